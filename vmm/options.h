@@ -7,6 +7,11 @@
 
 struct options {
 	int log_level;		/* log=error|warn|info|debug (enum log_level) */
+	/* VMX (vmm/): */
+	int ept;		/* ept=auto|4|5|off (enum vmx_ept_choice, same order) */
+	bool vpid;		/* vpid=on|off: use VPID when the CPU has it */
+	bool ug;		/* ug=on|off: use unrestricted guest when the CPU has it */
+	uint64_t mem;		/* mem=<size>: RAM per guest, default 64M */
 };
 
 extern struct options opts;

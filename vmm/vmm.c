@@ -1,0 +1,391 @@
+/* vmm_run: enable VMX, then run every GRUB module as a guest, one after
+ * another, and print the result table.
+ *
+ * Result policy: POWER_OK when there was at least one guest and every guest
+ * was loaded, ran and ended by writing exit code 0 to port 0xf4 (or VMCALL
+ * 1 with code 0); POWER_FAIL otherwise (no VMX, a refused configuration, a
+ * module that is not a valid guest, a guest stopped by the hypervisor or a
+ * non-zero exit code). */
+#include "arch/x86/cpu.h"
+#include "drivers/power.h"
+#include "lib/frame.h"
+#include "lib/panic.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+#include "vmm/guest.h"
+#include "vmm/loader.h"
+#include "vmm/options.h"
+#include "vmm/vmm.h"
+
+static struct guest guests[BOOT_MAX_MODULES];
+static hpa_t msr_bitmap;
+
+/* ---- the mmu_ops the EPT builder allocates its tables through ---------- */
+static hpa_t ops_alloc_page(void *ctx)
+{
+	(void)ctx;
+	return frame_alloc();
+}
+
+static void ops_free_page(void *ctx, hpa_t hpa)
+{
+	(void)ctx;
+	frame_free(hpa);
+}
+
+static void *ops_hpa_to_ptr(void *ctx, hpa_t hpa)
+{
+	(void)ctx;
+	return phys_to_virt(hpa);
+}
+
+static bool ops_read_gpa(void *ctx, gpa_t gpa, void *buf, unsigned len)
+{
+	void *p = guest_gpa_ptr(ctx, gpa, len);
+
+	if (!p)
+		return false;
+	memcpy(buf, p, len);
+	return true;
+}
+
+static bool ops_cmpxchg_gpa(void *ctx, gpa_t gpa, uint64_t old, uint64_t new_val, unsigned len)
+{
+	void *p = guest_gpa_ptr(ctx, gpa, len);
+
+	if (!p)
+		return false;
+	if (len == 8)
+		return __atomic_compare_exchange_n((uint64_t *)p, &old, new_val, false,
+						   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	uint32_t o32 = (uint32_t)old;
+	return __atomic_compare_exchange_n((uint32_t *)p, &o32, (uint32_t)new_val, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static bool ops_gfn_to_hfn(void *ctx, gfn_t gfn, hfn_t *hfn)
+{
+	struct guest *g = ctx;
+
+	if (gfn >= g->mem_size >> PAGE_SHIFT)
+		return false;
+	*hfn = (g->mem_hpa >> PAGE_SHIFT) + gfn;
+	return true;
+}
+
+void *guest_gpa_ptr(struct guest *g, gpa_t gpa, size_t len)
+{
+	if (gpa >= g->mem_size || len > g->mem_size - gpa)
+		return NULL;
+	return (uint8_t *)phys_to_virt(g->mem_hpa) + gpa;
+}
+
+/* ---- per-guest set-up ----------------------------------------------------- */
+
+static void guest_name(struct guest *g, const struct boot_module *mod, unsigned i)
+{
+	const char *s = mod->cmdline, *start, *end;
+
+	while (*s == ' ')
+		s++;
+	start = s;
+	while (*s && *s != ' ')
+		s++;
+	end = s;
+	for (const char *p = start; p < end; p++)
+		if (*p == '/')
+			start = p + 1;
+	if (end - start > 4 && memcmp(end - 4, ".elf", 4) == 0)
+		end -= 4;
+	if (end == start) {
+		snprintf(g->name, sizeof(g->name), "guest%u", i);
+		return;
+	}
+	snprintf(g->name, sizeof(g->name), "%.*s", (int)MIN(end - start, 31), start);
+}
+
+static void guest_line(void *ctx, const char *line, size_t len)
+{
+	struct guest *g = ctx;
+
+	kprintf("[%s] %.*s\n", g->name, (int)len, line);
+}
+
+/* Guest RAM at guest-physical 0, host-contiguous and 2 MiB aligned so the
+ * EPT can use large pages: write-back, with the legacy VGA window
+ * 0xa0000-0xbffff uncacheable as MMIO would be (it is backed by the
+ * guest's own RAM). Without unrestricted guest the identity table page
+ * is mapped at IDPT_GPA (SDM Vol. 3C 29.3). */
+static bool guest_memory(struct guest *g)
+{
+	static const struct mmu_ops ops_template = {
+		.read_gpa = ops_read_gpa, .cmpxchg_gpa = ops_cmpxchg_gpa,
+		.gfn_to_hfn = ops_gfn_to_hfn, .alloc_page = ops_alloc_page,
+		.free_page = ops_free_page, .hpa_to_ptr = ops_hpa_to_ptr,
+	};
+	static struct mmu_ops ops[BOOT_MAX_MODULES];
+	unsigned sizes = EPT_SIZE_4K;
+	enum ept_status st;
+
+	g->mem_size = opts.mem;
+	g->mem_hpa = frame_alloc_contig(g->mem_size >> PAGE_SHIFT, 2ull << 20, 0);
+	if (!g->mem_hpa) {
+		snprintf(g->why, sizeof(g->why), "cannot allocate %llu MiB of guest RAM",
+			 (unsigned long long)(g->mem_size >> 20));
+		return false;
+	}
+	ops[g->index] = ops_template;
+	ops[g->index].ctx = g;
+	if (vmx_cfg.ept_2m)
+		sizes |= EPT_SIZE_2M;
+	if (vmx_cfg.ept_1g)
+		sizes |= EPT_SIZE_1G;
+	st = ept_init(&g->ept, &ops[g->index], vmx_cfg.ept_levels, sizes, vmx_cfg.ept_exec_only,
+		      boot_cpu.maxphyaddr);
+	if (st == EPT_OK)
+		st = ept_map(&g->ept, 0, g->mem_hpa, 0xa0000, EPT_RWX, EPT_MT_WB);
+	if (st == EPT_OK)
+		st = ept_map(&g->ept, 0xa0000, g->mem_hpa + 0xa0000, 0x20000, EPT_RWX, EPT_MT_UC);
+	if (st == EPT_OK)
+		st = ept_map(&g->ept, 0xc0000, g->mem_hpa + 0xc0000, g->mem_size - 0xc0000, EPT_RWX,
+			     EPT_MT_WB);
+	if (st == EPT_OK && !vmx_cfg.unrestricted) {
+		uint32_t *pd;
+
+		g->idpt_hpa = frame_alloc();
+		if (!g->idpt_hpa) {
+			st = EPT_ENOMEM;
+		} else {
+			/* 32-bit paging with 4 MiB pages (SDM Vol. 3A 4.3): PDE =
+			 * base | PS | D | A | U/S | R/W | P; the slot holding the
+			 * table itself stays not present. */
+			pd = phys_to_virt(g->idpt_hpa);
+			for (unsigned i = 0; i < 1023; i++)
+				pd[i] = (i << 22) | 0xe7;
+			pd[1023] = 0;
+			st = ept_map(&g->ept, IDPT_GPA, g->idpt_hpa, PAGE_SIZE, EPT_RWX, EPT_MT_WB);
+		}
+	}
+	if (st != EPT_OK) {
+		snprintf(g->why, sizeof(g->why), "EPT set-up failed (%s)",
+			 st == EPT_ENOMEM ? "out of memory" : "invalid mapping");
+		return false;
+	}
+	g->ept_ready = true;
+	g->eptp = ept_eptp(&g->ept, vmx_cfg.ept_ad);
+	snprintf(g->mem_mode, sizeof(g->mem_mode), "EPT%u%s%s%s", vmx_cfg.ept_levels,
+		 vmx_cfg.ept_ad ? "+A/D" : "", vmx_cfg.unrestricted ? " UG" : " idmap",
+		 vmx_cfg.vpid ? " VPID" : "");
+	return true;
+}
+
+static void guest_release(struct guest *g)
+{
+	if (g->ept_ready)
+		ept_destroy(&g->ept);
+	g->ept_ready = false;
+	if (g->idpt_hpa)
+		frame_free(g->idpt_hpa);
+	if (g->mem_hpa)
+		frame_free_contig(g->mem_hpa, g->mem_size >> PAGE_SHIFT);
+	if (g->vmcs) {
+		vmclear(g->vmcs);
+		frame_free(g->vmcs);
+	}
+	g->idpt_hpa = g->mem_hpa = g->vmcs = 0;
+}
+
+/* TLB hygiene before a guest's first entry (SDM Vol. 3C 30.4.3): the
+ * guest-physical mappings of this EPTP and the linear mappings of this
+ * VPID may be left over from an earlier guest that used the same frames or
+ * the same VPID. Without VPID every entry and exit flushes VPID 0's linear
+ * mappings, so only INVEPT is needed. */
+static void guest_flush_tlb(struct guest *g)
+{
+	invept(vmx_cfg.invept_type, vmx_cfg.invept_type == INVEPT_SINGLE ? g->eptp : 0);
+	if (vmx_cfg.vpid)
+		invvpid(vmx_cfg.invvpid_type, vmx_cfg.invvpid_type == INVVPID_SINGLE ? g->vpid : 0, 0);
+}
+
+static void guest_run(struct guest *g)
+{
+	const struct boot_module *mod = g->mod;
+	struct load_result lr;
+	char err[160];
+	uint32_t mbi;
+
+	kprintf("vmm: guest %u '%s': module 0x%llx-0x%llx, %llu MiB RAM\n", g->index, g->name,
+		(unsigned long long)mod->start, (unsigned long long)mod->end,
+		(unsigned long long)(opts.mem >> 20));
+	g->state = GUEST_NOT_RUN;
+	if (!guest_memory(g))
+		goto out;
+	uint8_t *gmem = phys_to_virt(g->mem_hpa);
+	enum load_status ls = loader_load(phys_to_virt(mod->start), mod->end - mod->start, gmem,
+					  g->mem_size, &lr, err, sizeof(err));
+	if (ls != LOAD_OK) {
+		snprintf(g->why, sizeof(g->why), "not a Multiboot guest: %s", err);
+		kprintf("vmm: guest '%s' rejected: %s\n", g->name, g->why);
+		goto out;
+	}
+	mbi = loader_write_mbi(gmem, g->mem_size, mod->cmdline);
+	kprintf("vmm: guest '%s': %s%s image 0x%llx-0x%llx, entry 0x%x, memory %s\n", g->name,
+		lr.aout_kludge ? "a.out-kludge" : lr.elf64 ? "ELF64" : "ELF32",
+		"", (unsigned long long)lr.image_lo, (unsigned long long)lr.image_hi, lr.entry,
+		g->mem_mode);
+
+	g->vmcs = frame_alloc();
+	if (!g->vmcs) {
+		snprintf(g->why, sizeof(g->why), "out of memory for the VMCS");
+		goto out;
+	}
+	*(uint32_t *)phys_to_virt(g->vmcs) = vmx_cfg.revision;
+	vmclear(g->vmcs);
+	vmptrld(g->vmcs);
+	g->vpid = (uint16_t)(g->index + 1);
+	vmcs_setup(g, lr.entry, mbi, msr_bitmap);
+	uart_init(&g->uart, guest_line, g);
+
+	unsigned bad = vmcs_check();
+	if (bad) {
+		snprintf(g->why, sizeof(g->why), "%u VM-entry check(s) failed before VMLAUNCH", bad);
+		vmcs_dump("VM-entry checks failed");
+		goto out;
+	}
+	guest_flush_tlb(g);
+
+	g->state = GUEST_RUNNING;
+	g->launched = false;
+	while (g->state == GUEST_RUNNING) {
+		enum vmx_enter_result r = vmx_enter(&g->regs, g->launched);
+
+		if (r != VMX_ENTER_EXIT) {
+			uint64_t e = 0;
+
+			if (r == VMX_ENTER_FAIL_VALID && vmcs_try_read(VMCS_INSN_ERROR, &e)) {
+				kprintf("vmm: guest '%s': %s failed: VM-instruction error %llu: %s\n",
+					g->name, g->launched ? "VMRESUME" : "VMLAUNCH",
+					(unsigned long long)e, vmx_insn_error_name((unsigned)e));
+				vmcs_check();
+				vmcs_dump("failed VM entry");
+				guest_stop(g, "VM entry failed: %s", vmx_insn_error_name((unsigned)e));
+			} else {
+				panic("%s failed with VMfailInvalid", g->launched ? "VMRESUME" : "VMLAUNCH");
+			}
+			break;
+		}
+		g->launched = true;
+		if (!exit_handle(g))
+			break;
+	}
+	uart_flush(&g->uart);
+out:
+	guest_release(g);
+}
+
+/* MSR bitmap (SDM Vol. 3C 25.6.9): read-low, read-high, write-low,
+ * write-high, 1 KiB each; a set bit makes the access exit. Everything exits
+ * except the MSRs whose guest values the VMCS itself switches or that the
+ * host never uses. */
+static void msr_bitmap_init(void)
+{
+	static const uint32_t passthrough[] = {
+		MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+		MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+		0xc0000081u, 0xc0000082u, 0xc0000083u, 0xc0000084u,	/* STAR LSTAR CSTAR FMASK */
+	};
+	uint8_t *bm = phys_to_virt(msr_bitmap);
+
+	memset(bm, 0xff, PAGE_SIZE);
+	for (unsigned i = 0; i < ARRAY_SIZE(passthrough); i++) {
+		uint32_t msr = passthrough[i];
+		unsigned base = msr >= 0xc0000000u ? 1024 : 0;
+		unsigned bit = msr & 0x1fff;
+
+		bm[base + bit / 8] &= (uint8_t)~(1u << (bit % 8));
+		bm[2048 + base + bit / 8] &= (uint8_t)~(1u << (bit % 8));
+	}
+	if ((vmx_cfg.entry & ENTRY_LOAD_PAT) && (vmx_cfg.exit & EXIT_SAVE_PAT)) {
+		unsigned bit = MSR_IA32_PAT;
+
+		bm[bit / 8] &= (uint8_t)~(1u << (bit % 8));
+	}
+}
+
+static void print_results(unsigned n)
+{
+	kprintf("\n%-16s %-22s %-10s %s\n", "guest", "memory", "exit code", "VM exits by reason");
+	for (unsigned i = 0; i < n; i++) {
+		struct guest *g = &guests[i];
+		char code[16];
+		char line[400];
+		int len = 0;
+
+		if (g->state == GUEST_EXITED)
+			snprintf(code, sizeof(code), "%u", g->exit_code);
+		else
+			snprintf(code, sizeof(code), "%s", g->state == GUEST_NOT_RUN ? "not run" : "stopped");
+		for (unsigned r = 0; r < EXIT_REASON_COUNT && len < (int)sizeof(line) - 40; r++)
+			if (g->exits[r])
+				len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%s=%llu",
+						len ? " " : "", vmx_exit_reason_name(r),
+						(unsigned long long)g->exits[r]);
+		if (!len)
+			snprintf(line, sizeof(line), "-");
+		kprintf("%-16s %-22s %-10s %s\n", g->name, g->mem_mode[0] ? g->mem_mode : "-", code, line);
+		if (g->state == GUEST_STOPPED || g->state == GUEST_NOT_RUN)
+			kprintf("%-16s   why: %s\n", "", g->why);
+		if (g->io_other_reads || g->io_other_writes || g->msr_unknown)
+			kprintf("%-16s   unclaimed ports: %llu reads, %llu writes; unknown MSRs: %llu\n", "",
+				(unsigned long long)g->io_other_reads,
+				(unsigned long long)g->io_other_writes,
+				(unsigned long long)g->msr_unknown);
+	}
+}
+
+int vmm_run(const struct boot_info *bi)
+{
+	char err[200];
+	bool ok = true;
+
+	if (!vmx_enable(err, sizeof(err))) {
+		kprintf("vmm: error: %s\n", err);
+		kprintf("vmm: no guest was run\n");
+		return POWER_FAIL;
+	}
+	/* The host runs with interrupts off and virtualises no interrupt
+	 * controller: mask the legacy PICs so that no external interrupt keeps
+	 * exiting the guest. */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+
+	msr_bitmap = frame_alloc();
+	if (!msr_bitmap)
+		panic("out of memory for the MSR bitmap");
+	msr_bitmap_init();
+
+	if (bi->module_count == 0) {
+		kprintf("vmm: no guest modules\n");
+		return POWER_FAIL;
+	}
+	for (unsigned i = 0; i < bi->module_count; i++) {
+		struct guest *g = &guests[i];
+
+		memset(g, 0, sizeof(*g));
+		g->index = i;
+		g->mod = &bi->modules[i];
+		guest_name(g, g->mod, i);
+		guest_run(g);
+		if (g->state == GUEST_EXITED)
+			kprintf("vmm: guest '%s' exited with code %u after %llu VM exits\n", g->name,
+				g->exit_code, (unsigned long long)g->exits_total);
+		else
+			kprintf("vmm: guest '%s' %s: %s\n", g->name,
+				g->state == GUEST_NOT_RUN ? "not run" : "stopped", g->why);
+		if (g->state != GUEST_EXITED || g->exit_code != 0)
+			ok = false;
+	}
+	print_results(bi->module_count);
+	kprintf("vmm: %s\n", ok ? "all guests exited with code 0" : "some guests failed");
+	return ok ? POWER_OK : POWER_FAIL;
+}

@@ -6,6 +6,7 @@
 #   make bench      benchmarks
 
 BUILD   ?= build
+.SECONDEXPANSION:
 CC      := gcc
 LD      := ld
 NASM    := nasm
@@ -33,15 +34,16 @@ HOSTCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes -fno-omit-frame-
 BOOT_ASM    := boot/entry.asm
 BOOT_SRCS   := boot/bootinfo.c
 ARCH_ASM    := arch/x86/isr.asm
-ARCH_SRCS   := arch/x86/cpu.c arch/x86/trap.c arch/x86/paging.c
+ARCH_SRCS   := arch/x86/cpu.c arch/x86/trap.c arch/x86/paging.c arch/x86/vmx.c arch/x86/vmx_caps.c
 DRIVER_SRCS := drivers/serial.c drivers/power.c
 LIB_SRCS    := lib/string.c lib/printf.c lib/panic.c lib/frame.c lib/cmdline.c
 MMU_SRCS    :=
-VMM_SRCS    := vmm/main.c
+VMM_SRCS    := vmm/main.c vmm/vmm.c vmm/vmx_enable.c vmm/vmcs.c vmm/vmcs_check.c vmm/exit.c vmm/loader.c vmm/uart.c
 
 # Sources that also build hosted (pure logic, no hardware access).
-HOSTED_SRCS := lib/printf.c lib/frame.c lib/cmdline.c boot/bootinfo.c $(MMU_SRCS)
-HOST_TESTS  := printf bootinfo frame cmdline
+HOSTED_SRCS := lib/printf.c lib/frame.c lib/cmdline.c boot/bootinfo.c $(MMU_SRCS) \
+               arch/x86/vmx_caps.c vmm/loader.c vmm/uart.c
+HOST_TESTS  := printf bootinfo frame cmdline vmxcaps loader uart
 MMU_HOST_TESTS :=
 
 KSRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(DRIVER_SRCS) $(LIB_SRCS) $(MMU_SRCS) $(VMM_SRCS)
@@ -92,7 +94,40 @@ HOST_TEST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS) $(MMU_HOST_TESTS
 host-tests: $(HOST_TEST_BINS)
 
 # ---- test guests (tests/guest) ------------------------------------------------
-GUESTS :=
+# 32-bit freestanding Multiboot v1 ELF kernels; each boots natively (QEMU
+# -kernel, GRUB `multiboot`) and as an Umbra guest (a GRUB module).
+GUESTS      := basic
+GUEST_CC    := $(CC) -m32
+GUEST_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+               -mno-sse -mno-mmx -mno-80387 -fno-asynchronous-unwind-tables \
+               -nostdinc -isystem $(GCC_INC) -Itests/guest -MMD -MP
+GUEST_LIB   := tests/guest/lib/entry.S tests/guest/lib/glib.c
+GUEST_SRCS_basic := tests/guest/basic.c tests/guest/basic_lm.S
+GUEST_ELFS  := $(GUESTS:%=$(BUILD)/guests/%.elf)
+
+$(BUILD)/g/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+$(BUILD)/g/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -c $< -o $@
+
+guest_objs = $(patsubst %,$(BUILD)/g/%.o,$(basename $(GUEST_LIB) $(GUEST_SRCS_$(1))))
+$(BUILD)/guests/%.elf: tests/guest/lib/guest.ld $$(call guest_objs,%)
+	@mkdir -p $(dir $@)
+	$(LD) -m elf_i386 -nostdlib --no-warn-rwx-segments -T tests/guest/lib/guest.ld -o $@ \
+		$(call guest_objs,$*)
+
+# A module that is not a kernel, for the loader's error path.
+$(BUILD)/guests/garbage.bin:
+	@mkdir -p $(dir $@)
+	printf 'This is not a Multiboot kernel.\n%.0s' $$(seq 1 64) > $@
+
+.PRECIOUS: $(BUILD)/g/%.o
+guests: $(GUEST_ELFS) $(BUILD)/guests/garbage.bin
+all: guests
+.PHONY: guests
 
 # ---- top-level commands ---------------------------------------------------------
 EMU ?= bochs

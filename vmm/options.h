@@ -5,8 +5,11 @@
 
 #include "include/types.h"
 
+enum selftest { SELFTEST_NONE, SELFTEST_PAGEFAULT, SELFTEST_UD };
+
 struct options {
 	int log_level;		/* log=error|warn|info|debug (enum log_level) */
+	int selftest;		/* selftest=none|pagefault|ud: provoke a host exception */
 };
 
 extern struct options opts;

@@ -80,7 +80,7 @@ $(BUILD)/umbra.iso: $(BUILD)/umbra.elf iso/grub.cfg scripts/mkiso.sh scripts/dep
 	bash scripts/mkiso.sh $@ $(BUILD)/umbra.elf "$(CMDLINE)" $(MODULES)
 
 # ---- host tests ---------------------------------------------------------------
-HOST_OBJS := $(HOSTED_SRCS:%.c=$(BUILD)/host/%.o) $(BUILD)/host/tests/host/host_env.o
+HOST_OBJS := $(HOSTED_SRCS:%.c=$(BUILD)/host/%.o) $(BUILD)/host/tests/host/host_lib.o
 
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)

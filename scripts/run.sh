@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run.sh EMU ISO [--cpu MODEL] [--timeout SECONDS] [--serial FILE] [--quiet] [--megs N]
+# run.sh EMU ISO [--cpu BOCHS_MODEL] [--qemu-cpu QEMU_MODEL] [--timeout SECONDS]
+#        [--serial FILE] [--quiet] [--megs N]
 #
 # Boots ISO headless and streams its serial console to stdout until the
 # machine powers off. EMU: bochs | qemu (SeaBIOS) | qemu-uefi (OVMF) |
@@ -12,10 +13,11 @@ set -uo pipefail
 emu=${1:-}; iso=${2:-}
 [ -n "$emu" ] && [ -n "$iso" ] || { sed -n '2,10p' "$0" >&2; exit 2; }
 shift 2
-cpu=corei7_skylake_x timeout=120 serial="" quiet=0 megs=512
+cpu=corei7_skylake_x qemu_cpu=max timeout=120 serial="" quiet=0 megs=512
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpu) cpu=$2; shift 2 ;;
+	--qemu-cpu) qemu_cpu=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
 	--serial) serial=$2; shift 2 ;;
 	--megs) megs=$2; shift 2 ;;
@@ -66,11 +68,11 @@ EOB
 	printf 'c\nquit\n' > "$work/dbg.rc"
 	cmd=(env SDL_VIDEODRIVER=dummy bochs-bin -q -f "$work/bochsrc" -rc "$work/dbg.rc") ;;
 qemu)
-	cmd=(qemu-system-x86_64 -M pc -cpu max "${qemu_common[@]}") ;;
+	cmd=(qemu-system-x86_64 -M pc -cpu "$qemu_cpu" "${qemu_common[@]}") ;;
 qemu-uefi)
 	fw=/usr/share/ovmf/OVMF.fd
 	[ -f "$fw" ] || { echo "run: $fw not found (bash scripts/deps.sh test)" >&2; exit 2; }
-	cmd=(qemu-system-x86_64 -M q35 -cpu max -bios "$fw" "${qemu_common[@]}") ;;
+	cmd=(qemu-system-x86_64 -M q35 -cpu "$qemu_cpu" -bios "$fw" "${qemu_common[@]}") ;;
 qemu-kvm)
 	kvm_has_vmx || echo "run: warning: /dev/kvm does not expose VMX; Umbra will refuse to start guests" >&2
 	cmd=(qemu-system-x86_64 -M q35 -accel kvm -cpu host "${qemu_common[@]}") ;;

@@ -114,3 +114,4 @@ clean:
 
 .PHONY: all run test clean host-tests
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -105,6 +105,8 @@ enum bootinfo_status bootinfo_parse(uint32_t magic, const void *mbi, size_t avai
 	bool have_mmap = false, have_end = false;
 
 	memset(bi, 0, sizeof(*bi));
+	if (errlen)
+		err[0] = '\0';
 	if (magic != MB2_BOOTLOADER_MAGIC)
 		FAIL(BOOTINFO_BAD_MAGIC, "boot loader magic %#x is not Multiboot2 (%#x)", magic,
 		     MB2_BOOTLOADER_MAGIC);

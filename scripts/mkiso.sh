@@ -1,8 +1,35 @@
 #!/usr/bin/env bash
 # mkiso.sh OUT.iso KERNEL.elf "UMBRA CMDLINE" [MODULE.elf "MODULE CMDLINE"]...
+# mkiso.sh --native OUT.iso GUEST.elf "GUEST CMDLINE"
 # Builds one hybrid BIOS+UEFI ISO with grub-mkrescue. Each module is loaded
 # by GRUB's module2 with its file name as the first word of its command line.
+# --native boots a Multiboot (v1) test kernel directly with GRUB's multiboot
+# command, no hypervisor: the bare-CPU reference run of a test guest.
 set -euo pipefail
+if [ "${1:-}" = --native ]; then
+	[ $# -eq 4 ] || { echo "usage: $0 --native OUT.iso GUEST.elf CMDLINE" >&2; exit 2; }
+	out=$2
+	stage=$(mktemp -d)
+	trap 'rm -rf "$stage"' EXIT
+	mkdir -p "$stage/boot/grub"
+	name=$(basename "$3")
+	cp "$3" "$stage/boot/$name"
+	cat > "$stage/boot/grub/grub.cfg" <<EOC
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial
+set gfxpayload=keep
+set timeout=0
+menuentry "native" {
+	multiboot /boot/$name $name $4
+	boot
+}
+EOC
+	mkdir -p "$(dirname "$out")"
+	grub-mkrescue -o "$out" "$stage" >"$stage/mkrescue.log" 2>&1 || {
+		cat "$stage/mkrescue.log" >&2; exit 1; }
+	exit 0
+fi
 [ $# -ge 3 ] && [ $((($# - 3) % 2)) -eq 0 ] || {
 	echo "usage: $0 OUT.iso KERNEL.elf CMDLINE [MODULE MODULE_CMDLINE]..." >&2; exit 2; }
 out=$1 kernel=$2 cmdline=$3

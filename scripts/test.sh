@@ -6,6 +6,8 @@
 # A tests/emu/NAME.test file is a bash snippet that sets:
 #   EMU=bochs|qemu|qemu-uefi     CPU=<bochs model>  QEMU_CPU=<qemu model>
 #   CMDLINE="umbra options"      MODULES=(file "module args" ...)
+#   NATIVE=(file "args")         instead of Umbra, boot this Multiboot test
+#                                kernel on the bare (emulated) CPU
 #   EXPECT=(regex ...)           each must match a serial line, in this order
 #   REJECT=(regex ...)           none may match any serial line
 #   TIMEOUT=seconds              QEMU_STATUS=N (isa-debug-exit status, qemu only)
@@ -19,13 +21,17 @@ if [ "${1:-}" = --case ]; then
 	file=$2
 	name=$(basename "$file" .test)
 	EMU=bochs CPU=corei7_skylake_x QEMU_CPU=max CMDLINE="" TIMEOUT=60 QEMU_STATUS=""
-	MODULES=() EXPECT=() REJECT=()
+	MODULES=() NATIVE=() EXPECT=() REJECT=()
 	# shellcheck disable=SC1090
 	source "$file"
 	dir=$BUILD/emu/$name
 	rm -rf "$dir"; mkdir -p "$dir"
-	if ! bash scripts/mkiso.sh "$dir/umbra.iso" "$BUILD/umbra.elf" "$CMDLINE" "${MODULES[@]}" \
-		>"$dir/mkiso.log" 2>&1; then
+	if [ ${#NATIVE[@]} -gt 0 ]; then
+		isoargs=(--native "$dir/umbra.iso" "${NATIVE[0]}" "${NATIVE[1]:-}")
+	else
+		isoargs=("$dir/umbra.iso" "$BUILD/umbra.elf" "$CMDLINE" "${MODULES[@]}")
+	fi
+	if ! bash scripts/mkiso.sh "${isoargs[@]}" >"$dir/mkiso.log" 2>&1; then
 		echo "FAIL $name: ISO build failed: $(tail -1 "$dir/mkiso.log")"; exit 0
 	fi
 	start=$(date +%s)

@@ -22,8 +22,9 @@ GCC_INC := $(shell $(CC) -print-file-name=include)
 KCFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-pic -fno-pie \
            -mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 -mgeneral-regs-only \
            -fno-stack-protector -fno-omit-frame-pointer -fno-strict-aliasing \
+           -fno-tree-loop-distribute-patterns \
            -mcmodel=small -nostdinc -isystem $(GCC_INC) -I. -MMD -MP
-KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -T linker.ld
+KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -T linker.ld
 NASMFLAGS := -f elf64 -g -F dwarf
 
 # Host builds (tests, fuzzing): the same sources, hosted, with sanitizers.
@@ -38,7 +39,8 @@ ARCH_SRCS   := arch/x86/cpu.c arch/x86/trap.c arch/x86/paging.c arch/x86/vmx.c a
 DRIVER_SRCS := drivers/serial.c drivers/power.c
 LIB_SRCS    := lib/string.c lib/printf.c lib/panic.c lib/frame.c lib/cmdline.c
 MMU_SRCS    :=
-VMM_SRCS    := vmm/main.c vmm/vmm.c vmm/vmx_enable.c vmm/vmcs.c vmm/vmcs_check.c vmm/exit.c vmm/loader.c vmm/uart.c
+VMM_SRCS    := vmm/main.c vmm/options.c vmm/vmm.c vmm/vmx_enable.c vmm/vmcs.c vmm/vmcs_check.c vmm/exit.c \
+               vmm/loader.c vmm/uart.c
 
 # Sources that also build hosted (pure logic, no hardware access).
 HOSTED_SRCS := lib/printf.c lib/frame.c lib/cmdline.c boot/bootinfo.c $(MMU_SRCS) \
@@ -78,10 +80,10 @@ $(BUILD)/umbra.elf: $(KOBJS) linker.ld
 
 $(BUILD)/umbra.iso: $(BUILD)/umbra.elf iso/grub.cfg scripts/mkiso.sh scripts/deps.sh
 	bash scripts/deps.sh build
-	bash scripts/mkiso.sh $@ iso/grub.cfg $(BUILD)/umbra.elf
+	bash scripts/mkiso.sh $@ $(BUILD)/umbra.elf "$(CMDLINE)" $(MODULES)
 
 # ---- host tests ---------------------------------------------------------------
-HOST_OBJS := $(HOSTED_SRCS:%.c=$(BUILD)/host/%.o) $(BUILD)/host/tests/host/host_env.o
+HOST_OBJS := $(HOSTED_SRCS:%.c=$(BUILD)/host/%.o) $(BUILD)/host/tests/host/host_lib.o
 
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -130,7 +132,10 @@ all: guests
 .PHONY: guests
 
 # ---- top-level commands ---------------------------------------------------------
-EMU ?= bochs
+# The ISO that `make run` boots: Umbra's command line and its guest modules.
+CMDLINE ?= log=info
+MODULES ?=
+EMU ?= auto
 run: $(BUILD)/umbra.iso
 	bash scripts/deps.sh run
 	bash scripts/run.sh $(EMU) $(BUILD)/umbra.iso
@@ -145,3 +150,4 @@ clean:
 
 .PHONY: all run test clean host-tests
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+.SECONDARY:

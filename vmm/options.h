@@ -5,8 +5,11 @@
 
 #include "include/types.h"
 
+enum selftest { SELFTEST_NONE, SELFTEST_PAGEFAULT, SELFTEST_UD };
+
 struct options {
 	int log_level;		/* log=error|warn|info|debug (enum log_level) */
+	int selftest;		/* selftest=none|pagefault|ud: provoke a host exception */
 	/* VMX (vmm/): */
 	int ept;		/* ept=auto|4|5|off (enum vmx_ept_choice, same order) */
 	bool vpid;		/* vpid=on|off: use VPID when the CPU has it */

@@ -38,7 +38,7 @@ ARCH_ASM    := arch/x86/isr.asm
 ARCH_SRCS   := arch/x86/cpu.c arch/x86/trap.c arch/x86/paging.c arch/x86/vmx.c arch/x86/vmx_caps.c
 DRIVER_SRCS := drivers/serial.c drivers/power.c
 LIB_SRCS    := lib/string.c lib/printf.c lib/panic.c lib/frame.c lib/cmdline.c
-MMU_SRCS    :=
+MMU_SRCS    := mmu/ept.c
 VMM_SRCS    := vmm/main.c vmm/options.c vmm/vmm.c vmm/vmx_enable.c vmm/vmcs.c vmm/vmcs_check.c vmm/exit.c \
                vmm/loader.c vmm/uart.c
 
@@ -46,7 +46,7 @@ VMM_SRCS    := vmm/main.c vmm/options.c vmm/vmm.c vmm/vmx_enable.c vmm/vmcs.c vm
 HOSTED_SRCS := lib/printf.c lib/frame.c lib/cmdline.c boot/bootinfo.c $(MMU_SRCS) \
                arch/x86/vmx_caps.c vmm/loader.c vmm/uart.c
 HOST_TESTS  := printf bootinfo frame cmdline vmxcaps loader uart
-MMU_HOST_TESTS :=
+MMU_HOST_TESTS := ept
 
 KSRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(DRIVER_SRCS) $(LIB_SRCS) $(MMU_SRCS) $(VMM_SRCS)
 KOBJS := $(BOOT_ASM:%.asm=$(BUILD)/k/%.o) $(ARCH_ASM:%.asm=$(BUILD)/k/%.o) \
@@ -94,6 +94,10 @@ $(BUILD)/host/test_%: $(BUILD)/host/tests/host/test_%.o $(HOST_OBJS)
 
 HOST_TEST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS) $(MMU_HOST_TESTS))
 host-tests: $(HOST_TEST_BINS)
+
+# ---- fuzzing and host benchmarks (shadow) ----
+MMU_TEST_LIB := $(BUILD)/host/tests/host/fake_mem.o
+$(BUILD)/host/test_ept: $(MMU_TEST_LIB) $(BUILD)/host/tests/host/ept_ref.o
 
 # ---- test guests (tests/guest) ------------------------------------------------
 # 32-bit freestanding Multiboot v1 ELF kernels; each boots natively (QEMU

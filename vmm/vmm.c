@@ -389,3 +389,9 @@ int vmm_run(const struct boot_info *bi)
 	kprintf("vmm: %s\n", ok ? "all guests exited with code 0" : "some guests failed");
 	return ok ? POWER_OK : POWER_FAIL;
 }
+
+/* Invariant failure inside mmu/ (mmu/ops.h): in the hypervisor, a panic. */
+void mmu_bug(const char *file, int line, const char *what)
+{
+	panic_at(file, line, "mmu: %s", what);
+}

@@ -179,7 +179,8 @@ enum vmx_caps_status vmx_caps_negotiate(const struct vmx_msrs *m, const struct v
 			 &cfg->entry, err, errlen))
 		return VMX_CAPS_MISSING_CONTROL;
 	cfg->entry_allowed1 = (uint32_t)(entry_msr >> 32);
-	if (!vmx_ctl_adjust(entry_msr, ENTRY_IA32E_MODE_GUEST, 0, &missing, &missing)) {
+	uint32_t unused;
+	if (!vmx_ctl_adjust(entry_msr, ENTRY_IA32E_MODE_GUEST, 0, &unused, &missing)) {
 		snprintf(err, errlen, "required VM-entry control \"%s\" (bit 9) is not supported by this CPU",
 			 vmx_ctl_name(VMX_CTL_ENTRY, 9));
 		return VMX_CAPS_MISSING_CONTROL;

@@ -102,13 +102,14 @@ $(BUILD)/host/test_ept: $(MMU_TEST_LIB) $(BUILD)/host/tests/host/ept_ref.o
 # ---- test guests (tests/guest) ------------------------------------------------
 # 32-bit freestanding Multiboot v1 ELF kernels; each boots natively (QEMU
 # -kernel, GRUB `multiboot`) and as an Umbra guest (a GRUB module).
-GUESTS      := basic
+GUESTS      := basic wild
 GUEST_CC    := $(CC) -m32
 GUEST_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
                -mno-sse -mno-mmx -mno-80387 -fno-asynchronous-unwind-tables \
                -nostdinc -isystem $(GCC_INC) -Itests/guest -MMD -MP
 GUEST_LIB   := tests/guest/lib/entry.S tests/guest/lib/glib.c
 GUEST_SRCS_basic := tests/guest/basic.c tests/guest/basic_lm.S
+GUEST_SRCS_wild := tests/guest/wild.c
 GUEST_ELFS  := $(GUESTS:%=$(BUILD)/guests/%.elf)
 
 $(BUILD)/g/%.o: %.c

@@ -1,9 +1,10 @@
 /* vmm_run: enable VMX, then run every GRUB module as a guest, one after
  * another, and print the result table.
  *
- * Result policy: POWER_OK when there was at least one guest and every guest
- * was loaded, ran and ended by writing exit code 0 to port 0xf4 (or VMCALL
- * 1 with code 0); POWER_FAIL otherwise (no VMX, a refused configuration, a
+ * Result policy: POWER_OK when every guest was loaded, ran and ended by
+ * writing exit code 0 to port 0xf4 (or VMCALL 1 with code 0), and when there
+ * are no guest modules at all (nothing to run, VMX is not even touched);
+ * POWER_FAIL otherwise (no VMX, a refused configuration, a
  * module that is not a valid guest, a guest stopped by the hypervisor or a
  * non-zero exit code). */
 #include "arch/x86/cpu.h"
@@ -348,6 +349,14 @@ int vmm_run(const struct boot_info *bi)
 	char err[200];
 	bool ok = true;
 
+	if (bi->module_count == 0) {
+		kprintf("vmm: no guest modules: nothing to run\n");
+		return POWER_OK;
+	}
+	if (opts.mem & ((2ull << 20) - 1)) {
+		opts.mem = ALIGN_UP(opts.mem, 2ull << 20);
+		kprintf("vmm: guest memory rounded up to %llu MiB\n", (unsigned long long)(opts.mem >> 20));
+	}
 	if (!vmx_enable(err, sizeof(err))) {
 		kprintf("vmm: error: %s\n", err);
 		kprintf("vmm: no guest was run\n");
@@ -364,10 +373,6 @@ int vmm_run(const struct boot_info *bi)
 		panic("out of memory for the MSR bitmap");
 	msr_bitmap_init();
 
-	if (bi->module_count == 0) {
-		kprintf("vmm: no guest modules\n");
-		return POWER_FAIL;
-	}
 	for (unsigned i = 0; i < bi->module_count; i++) {
 		struct guest *g = &guests[i];
 

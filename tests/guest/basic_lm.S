@@ -55,4 +55,68 @@ code64:
 	xor %edx, %eax
 	lretl
 
+
+	.text
+	.code32
+/* Exception catching for 32-bit protected mode: fault_vector records the
+ * vector and execution resumes at fault_resume (set by the C caller). */
+	.globl gp_stub, ud_stub, fault_vector, fault_resume
+gp_stub:
+	add $4, %esp			/* error code */
+	movl $13, fault_vector
+	jmp 1f
+ud_stub:
+	movl $6, fault_vector
+1:	push %eax
+	mov fault_resume, %eax
+	mov %eax, 4(%esp)		/* EIP in the interrupt frame */
+	pop %eax
+	iret
+
+/* uint32_t try_rdmsr(uint32_t msr): returns the vector raised, 0 if none. */
+	.globl try_rdmsr
+try_rdmsr:
+	movl $0, fault_vector
+	movl $2f, fault_resume
+	mov 4(%esp), %ecx
+	rdmsr
+2:	mov fault_vector, %eax
+	ret
+
+/* uint32_t try_mov_cr4(uint32_t val) */
+	.globl try_mov_cr4
+try_mov_cr4:
+	movl $0, fault_vector
+	movl $4f, fault_resume
+	mov 4(%esp), %eax
+	mov %eax, %cr4
+4:	mov fault_vector, %eax
+	ret
+
+/* uint32_t try_load_ds(uint32_t selector) */
+	.globl try_load_ds
+try_load_ds:
+	movl $0, fault_vector
+	movl $5f, fault_resume
+	mov 4(%esp), %eax
+	mov %ax, %ds
+5:	mov $0x10, %ax
+	mov %ax, %ds
+	mov fault_vector, %eax
+	ret
+
+/* uint32_t try_vmxon(void *region) */
+	.globl try_vmxon
+try_vmxon:
+	movl $0, fault_vector
+	movl $3f, fault_resume
+	mov 4(%esp), %eax
+	vmxon (%eax)
+3:	mov fault_vector, %eax
+	ret
+
+	.data
+fault_vector:	.long 0
+fault_resume:	.long 0
+
 	.section .note.GNU-stack, "", @progbits

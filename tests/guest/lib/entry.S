@@ -12,14 +12,33 @@
 	.globl _start
 _start:
 	cli
+	/* The Multiboot selectors are the loader's: use ours (0x08 flat code,
+	 * 0x10 flat data), so IDT gates can name 0x08. */
+	lgdt gdt_ptr
+	ljmp $0x08, $1f
+1:	mov $0x10, %ecx
+	mov %ecx, %ds
+	mov %ecx, %es
+	mov %ecx, %fs
+	mov %ecx, %gs
+	mov %ecx, %ss
 	mov $stack_top, %esp
 	push %ebx
 	push %eax
 	call guest_entry
 	push %eax
 	call guest_exit
-1:	hlt
-	jmp 1b
+2:	hlt
+	jmp 2b
+
+	.section .rodata
+	.align 8
+gdt:	.quad 0
+	.quad 0x00cf9b000000ffff	/* 0x08: flat 32-bit code */
+	.quad 0x00cf93000000ffff	/* 0x10: flat data */
+gdt_ptr:
+	.word gdt_ptr - gdt - 1
+	.long gdt
 
 	.bss
 	.align 16

@@ -12,6 +12,7 @@
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "vmm/guest.h"
+#include "vmm/options.h"
 
 #define PORT_COM1	0x3f8
 #define PORT_EXIT	0xf4
@@ -702,6 +703,10 @@ bool exit_handle(struct guest *g)
 		break;
 	case EXIT_WRMSR:
 		handle_msr(g, true);
+		break;
+	case EXIT_PREEMPT_TIMER:
+		guest_stop(g, "used up its time budget of %llu TSC ticks (VMX-preemption timer)",
+			   (unsigned long long)opts.budget);
 		break;
 	case EXIT_XSETBV:
 		handle_xsetbv(g);

@@ -10,6 +10,7 @@ struct options opts = {
 	.vpid = true,
 	.ug = true,
 	.mem = 64ull << 20,
+	.budget = 2000000000ull,
 };
 
 static const char *const log_choices[] = { "error", "warn", "info", "debug", NULL };
@@ -22,6 +23,8 @@ static const struct opt_spec specs[] = {
 	{ "ept", OPT_CHOICE, &opts.ept, ept_choices, 0, 0, "auto|4|5|off (EPT walk length)" },
 	{ "vpid", OPT_BOOL, &opts.vpid, NULL, 0, 0, "on|off (use VPID when present)" },
 	{ "ug", OPT_BOOL, &opts.ug, NULL, 0, 0, "on|off (use unrestricted guest when present)" },
+	{ "budget", OPT_UINT, &opts.budget, NULL, 0, ~0ull,
+	  "<TSC ticks> run time per guest (VMX-preemption timer), 0 = unlimited" },
 	{ "mem", OPT_SIZE, &opts.mem, NULL, 2ull << 20, 3ull << 30, "<size> RAM per guest, 2M-3G, default 64M" },
 };
 

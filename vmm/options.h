@@ -15,6 +15,7 @@ struct options {
 	bool vpid;		/* vpid=on|off: use VPID when the CPU has it */
 	bool ug;		/* ug=on|off: use unrestricted guest when the CPU has it */
 	uint64_t mem;		/* mem=<size>: RAM per guest, default 64M */
+	uint64_t budget;	/* budget=<TSC ticks>: run time per guest, 0 = unlimited */
 };
 
 extern struct options opts;

@@ -6,6 +6,7 @@
 #include "lib/printf.h"
 #include "vmm/guest.h"
 #include "vmm/loader.h"
+#include "vmm/options.h"
 
 #define AR_CODE32	(AR_G | AR_DB | AR_P | AR_S | AR_TYPE_CODE | AR_TYPE_WRITABLE | AR_TYPE_ACCESSED)
 #define AR_DATA32	(AR_G | AR_DB | AR_P | AR_S | AR_TYPE_WRITABLE | AR_TYPE_ACCESSED)
@@ -73,7 +74,19 @@ void vmcs_setup(struct guest *g, uint32_t entry, uint32_t mbi, hpa_t msr_bitmap)
 	vmcs_setup_host();
 
 	/* Controls (SDM Vol. 3C 25.6-25.8). */
-	vmcs_write(VMCS_PIN_CTLS, c->pin);
+	/* A time budget through the VMX-preemption timer (SDM Vol. 3C 26.5.1):
+	 * with "save VMX-preemption timer value" it counts down across exits,
+	 * otherwise it restarts at every entry and only bounds a stretch of
+	 * guest execution without exits. */
+	uint32_t pin = c->pin, exit = c->exit;
+	if (opts.budget && c->preempt_timer) {
+		uint64_t ticks = opts.budget >> c->preempt_rate;
+
+		pin |= PIN_PREEMPT_TIMER;
+		exit |= EXIT_SAVE_PREEMPT_TIMER & c->exit_allowed1;
+		vmcs_write(VMCS_GUEST_PREEMPT_TIMER, ticks > 0xffffffffull ? 0xffffffffull : ticks);
+	}
+	vmcs_write(VMCS_PIN_CTLS, pin);
 	g->idpt_active = !c->unrestricted;
 	if (g->idpt_active)
 		proc |= (CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING) & c->proc_allowed1;
@@ -85,7 +98,7 @@ void vmcs_setup(struct guest *g, uint32_t entry, uint32_t mbi, hpa_t msr_bitmap)
 	vmcs_write(VMCS_PF_ERROR_MATCH, 0);
 	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
 	vmcs_write(VMCS_MSR_BITMAP, msr_bitmap);
-	vmcs_write(VMCS_EXIT_CTLS, c->exit);
+	vmcs_write(VMCS_EXIT_CTLS, exit);
 	vmcs_write(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write(VMCS_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_ENTRY_CTLS, c->entry & ~(uint32_t)ENTRY_IA32E_MODE_GUEST);

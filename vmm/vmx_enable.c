@@ -93,6 +93,13 @@ bool vmx_enable(char *err, size_t errlen)
 		(unsigned long long)m.cr4_fixed1);
 	vmx_config_describe(&vmx_cfg, desc, sizeof(desc));
 	kprintf("vmx: features: %s\n", desc);
+	if (opts.budget && vmx_cfg.preempt_timer)
+		kprintf("vmx: time budget per guest: %llu TSC ticks (VMX-preemption timer, rate 2^%u%s)\n",
+			(unsigned long long)opts.budget, vmx_cfg.preempt_rate,
+			(vmx_cfg.exit_allowed1 & EXIT_SAVE_PREEMPT_TIMER) ? ", counted across exits" :
+			", restarted at each entry");
+	else if (opts.budget)
+		kprintf("vmx: no VMX-preemption timer: guests run without a time budget\n");
 
 	if (!vmx_cfg.ept) {
 		snprintf(err, errlen, "%s: guests need EPT (shadow paging is not available yet)",

@@ -143,6 +143,7 @@ enum vmx_caps_status vmx_caps_negotiate(const struct vmx_msrs *m, const struct v
 			 &cfg->pin, err, errlen))
 		return VMX_CAPS_MISSING_CONTROL;
 	cfg->preempt_timer = (pin_msr >> 32) & PIN_PREEMPT_TIMER;
+	cfg->preempt_rate = (unsigned)(m->misc & VMX_MISC_PREEMPT_RATE_MASK);
 
 	proc_req = CPU_HLT_EXITING | CPU_UNCOND_IO_EXITING | CPU_MSR_BITMAPS;
 	if (want_ept)
@@ -179,6 +180,7 @@ enum vmx_caps_status vmx_caps_negotiate(const struct vmx_msrs *m, const struct v
 			 &cfg->entry, err, errlen))
 		return VMX_CAPS_MISSING_CONTROL;
 	cfg->entry_allowed1 = (uint32_t)(entry_msr >> 32);
+	cfg->exit_allowed1 = (uint32_t)(exit_msr >> 32);
 	uint32_t unused;
 	if (!vmx_ctl_adjust(entry_msr, ENTRY_IA32E_MODE_GUEST, 0, &unused, &missing)) {
 		snprintf(err, errlen, "required VM-entry control \"%s\" (bit 9) is not supported by this CPU",

@@ -39,7 +39,8 @@ struct vmx_config {
 	uint32_t pin, proc, proc2, exit, entry;
 	/* Allowed-1 settings kept for controls toggled at run time
 	 * (IA-32e mode guest, CR3 exiting, MTF). */
-	uint32_t proc_allowed1, proc_allowed0, entry_allowed1;
+	uint32_t proc_allowed1, proc_allowed0, entry_allowed1, exit_allowed1;
+	unsigned preempt_rate;		/* timer ticks once per 2^rate TSC ticks */
 	bool ept, vpid, unrestricted, ept_ad, ept_2m, ept_1g, ept_exec_only, mtf, preempt_timer;
 	unsigned ept_levels;		/* 4 or 5 when ept */
 	unsigned invept_type;		/* INVEPT_SINGLE or INVEPT_ALL */

@@ -4,6 +4,7 @@
  *   hlt         cli; hlt
  *   triple      load an empty IDT and raise #UD: triple fault
  *   vmxon       execute VMXON (VMX is hidden: #UD, then triple fault)
+ *   spin        cli, then loop forever without exits
  *   exit=N      exit with code N
  * Without a word it exits with code 0. */
 #include "lib/glib.h"
@@ -69,6 +70,10 @@ int guest_entry(uint32_t magic, const struct mb1_info *mbi)
 
 		gprintf("guest: executing VMXON\n");
 		__asm__ volatile("vmxon %0" ::"m"(region));
+	} else if (find(cmd, "spin")) {
+		gprintf("guest: spinning forever\n");
+		for (;;)
+			__asm__ volatile("cli; pause");
 	} else if ((arg = find(cmd, "exit="))) {
 		return (int)parse_num(arg);
 	}

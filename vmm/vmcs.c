@@ -187,17 +187,23 @@ void vmcs_sync_ia32e(void)
 	vmcs_write(VMCS_ENTRY_CTLS, entry);
 }
 
-/* Print every field the CPU supports, by name, four to a line. */
+/* Print every field the CPU supports, by name, three to a line. A VMREAD
+ * of an unsupported field sets the VM-instruction error field itself, so
+ * that field is read first and its saved value printed. */
 void vmcs_dump(const char *why)
 {
 	unsigned col = 0;
+	uint64_t insn_error = 0;
 
+	(void)vmcs_try_read(VMCS_INSN_ERROR, &insn_error);
 	kprintf("---- VMCS dump (%s) ----\n", why);
 	for (unsigned i = 0; i < vmcs_all_fields_count; i++) {
 		uint64_t v;
 		enum vmcs_field f = vmcs_all_fields[i];
 
-		if (!vmcs_try_read(f, &v))
+		if (f == VMCS_INSN_ERROR)
+			v = insn_error;
+		else if (!vmcs_try_read(f, &v))
 			continue;
 		kprintf("%-26s %016llx%s", vmcs_field_name(f), (unsigned long long)v,
 			++col % 3 == 0 ? "\n" : "  ");

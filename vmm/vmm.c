@@ -208,6 +208,25 @@ static void guest_flush_tlb(struct guest *g)
 		invvpid(vmx_cfg.invvpid_type, vmx_cfg.invvpid_type == INVVPID_SINGLE ? g->vpid : 0, 0);
 }
 
+/* vmxtest=: break one VMCS field on purpose, so the software checks, the
+ * failed VM entry and the VMCS dump can be tested. */
+static void vmm_vmxtest_corrupt(void)
+{
+	switch (opts.vmxtest) {
+	case VMXTEST_GUEST_STATE:	/* a code segment in SS (SDM 27.3.1.2) */
+		vmcs_write(VMCS_GUEST_SS_AR, 0xc09b);
+		break;
+	case VMXTEST_HOST_STATE:	/* a 64-bit host without CR4.PAE (SDM 27.2.2) */
+		vmcs_write(VMCS_HOST_CR4, vmcs_read(VMCS_HOST_CR4) & ~(uint64_t)CR4_PAE);
+		break;
+	case VMXTEST_CONTROL:		/* a must-be-1 pin-based control cleared (27.2.1.1) */
+		vmcs_write(VMCS_PIN_CTLS, vmcs_read(VMCS_PIN_CTLS) & ~(uint64_t)BIT(1));
+		break;
+	default:
+		break;
+	}
+}
+
 static void guest_run(struct guest *g)
 {
 	const struct boot_module *mod = g->mod;
@@ -226,7 +245,6 @@ static void guest_run(struct guest *g)
 					  g->mem_size, &lr, err, sizeof(err));
 	if (ls != LOAD_OK) {
 		snprintf(g->why, sizeof(g->why), "not a Multiboot guest: %s", err);
-		kprintf("vmm: guest '%s' rejected: %s\n", g->name, g->why);
 		goto out;
 	}
 	mbi = loader_write_mbi(gmem, g->mem_size, mod->cmdline);
@@ -247,8 +265,12 @@ static void guest_run(struct guest *g)
 	vmcs_setup(g, lr.entry, mbi, msr_bitmap);
 	uart_init(&g->uart, guest_line, g);
 
+	vmm_vmxtest_corrupt();
 	unsigned bad = vmcs_check();
-	if (bad) {
+	if (bad && opts.vmxtest) {
+		kprintf("vmm: vmxtest: launching despite %u failed check(s), to exercise the failure path\n",
+			bad);
+	} else if (bad) {
 		snprintf(g->why, sizeof(g->why), "%u VM-entry check(s) failed before VMLAUNCH", bad);
 		vmcs_dump("VM-entry checks failed");
 		goto out;
@@ -381,12 +403,12 @@ int vmm_run(const struct boot_info *bi)
 		g->mod = &bi->modules[i];
 		guest_name(g, g->mod, i);
 		guest_run(g);
+		/* A stopped guest was reported by guest_stop() already. */
 		if (g->state == GUEST_EXITED)
 			kprintf("vmm: guest '%s' exited with code %u after %llu VM exits\n", g->name,
 				g->exit_code, (unsigned long long)g->exits_total);
-		else
-			kprintf("vmm: guest '%s' %s: %s\n", g->name,
-				g->state == GUEST_NOT_RUN ? "not run" : "stopped", g->why);
+		else if (g->state == GUEST_NOT_RUN)
+			kprintf("vmm: guest '%s' not run: %s\n", g->name, g->why);
 		if (g->state != GUEST_EXITED || g->exit_code != 0)
 			ok = false;
 	}

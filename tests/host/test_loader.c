@@ -5,12 +5,6 @@
 #include "tests/host/check.h"
 #include "vmm/loader.h"
 
-__attribute__((weak, noreturn)) void mmu_bug(const char *file, int line, const char *what)
-{
-	fprintf(stderr, "mmu_bug: %s:%d: %s\n", file, line, what);
-	abort();
-}
-
 #define GMEM (4u << 20)
 static uint8_t gmem[GMEM];
 static uint8_t img[0x4000];

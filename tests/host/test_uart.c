@@ -4,12 +4,6 @@
 #include "tests/host/check.h"
 #include "vmm/uart.h"
 
-__attribute__((weak, noreturn)) void mmu_bug(const char *file, int line, const char *what)
-{
-	fprintf(stderr, "mmu_bug: %s:%d: %s\n", file, line, what);
-	abort();
-}
-
 static char lines[8][UART_LINE_MAX + 1];
 static unsigned nlines;
 

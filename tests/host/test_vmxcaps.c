@@ -7,13 +7,6 @@
 #include "arch/x86/vmx_caps.h"
 #include "tests/host/check.h"
 
-/* Until a hosted mmu_bug lands in the shared host library. */
-__attribute__((weak, noreturn)) void mmu_bug(const char *file, int line, const char *what)
-{
-	fprintf(stderr, "mmu_bug: %s:%d: %s\n", file, line, what);
-	abort();
-}
-
 #define CTL(must1, may1) (((uint64_t)(may1) << 32) | (uint32_t)(must1))
 
 /* A Skylake-like CPU: TRUE controls, EPT with A/D and 1G, VPID, UG. */

@@ -16,7 +16,7 @@ struct options opts = {
 static const char *const log_choices[] = { "error", "warn", "info", "debug", NULL };
 static const char *const selftest_choices[] = { "none", "pagefault", "ud", NULL };
 static const char *const vmxtest_choices[] = { "none", "guest-state", "host-state", "control",
-					       NULL };
+					       "ept-misconfig", NULL };
 static const char *const ept_choices[] = { "auto", "4", "5", "off", NULL };
 
 static const struct opt_spec specs[] = {
@@ -26,7 +26,7 @@ static const struct opt_spec specs[] = {
 	{ "vpid", OPT_BOOL, &opts.vpid, NULL, 0, 0, "on|off (use VPID when present)" },
 	{ "ug", OPT_BOOL, &opts.ug, NULL, 0, 0, "on|off (use unrestricted guest when present)" },
 	{ "vmxtest", OPT_CHOICE, &opts.vmxtest, vmxtest_choices, 0, 0,
-	  "none|guest-state|host-state|control (break the VMCS on purpose)" },
+	  "none|guest-state|host-state|control|ept-misconfig (break the VMCS or EPT on purpose)" },
 	{ "budget", OPT_UINT, &opts.budget, NULL, 0, ~0ull,
 	  "<TSC ticks> run time per guest (VMX-preemption timer), 0 = unlimited" },
 	{ "mem", OPT_SIZE, &opts.mem, NULL, 2ull << 20, 3ull << 30, "<size> RAM per guest, 2M-3G, default 64M" },

@@ -5,7 +5,8 @@
 
 #include "include/types.h"
 
-enum vmxtest { VMXTEST_NONE, VMXTEST_GUEST_STATE, VMXTEST_HOST_STATE, VMXTEST_CONTROL };
+enum vmxtest { VMXTEST_NONE, VMXTEST_GUEST_STATE, VMXTEST_HOST_STATE, VMXTEST_CONTROL,
+	       VMXTEST_EPT_MISCONFIG };
 enum selftest { SELFTEST_NONE, SELFTEST_PAGEFAULT, SELFTEST_UD };
 
 struct options {
@@ -16,7 +17,7 @@ struct options {
 	bool vpid;		/* vpid=on|off: use VPID when the CPU has it */
 	bool ug;		/* ug=on|off: use unrestricted guest when the CPU has it */
 	uint64_t mem;		/* mem=<size>: RAM per guest, default 64M */
-	int vmxtest;		/* vmxtest=none|guest-state|host-state|control (enum vmxtest) */
+	int vmxtest;		/* vmxtest=none|guest-state|host-state|control|ept-misconfig */
 	uint64_t budget;	/* budget=<TSC ticks>: run time per guest, 0 = unlimited */
 };
 

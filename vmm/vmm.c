@@ -210,9 +210,25 @@ static void guest_flush_tlb(struct guest *g)
 
 /* vmxtest=: break one VMCS field on purpose, so the software checks, the
  * failed VM entry and the VMCS dump can be tested. */
-static void vmm_vmxtest_corrupt(void)
+static void vmm_vmxtest_corrupt(struct guest *g, gpa_t entry)
 {
 	switch (opts.vmxtest) {
+	case VMXTEST_EPT_MISCONFIG: {	/* reserved memory type 2 in the leaf
+					 * mapping the entry point (SDM 29.3.3.1) */
+		hpa_t table = g->ept.root;
+
+		for (unsigned level = g->ept.levels; level >= 1; level--) {
+			uint64_t *e = (uint64_t *)phys_to_virt(table) +
+				      ((entry >> (12 + 9 * (level - 1))) & 511);
+
+			if (level == 1 || (*e & EPT_LEAF)) {
+				*e = (*e & ~(7ull << EPT_MT_SHIFT)) | (2ull << EPT_MT_SHIFT);
+				break;
+			}
+			table = *e & GENMASK(51, 12);
+		}
+		break;
+	}
 	case VMXTEST_GUEST_STATE:	/* a code segment in SS (SDM 27.3.1.2) */
 		vmcs_write(VMCS_GUEST_SS_AR, 0xc09b);
 		break;
@@ -265,7 +281,7 @@ static void guest_run(struct guest *g)
 	vmcs_setup(g, lr.entry, mbi, msr_bitmap);
 	uart_init(&g->uart, guest_line, g);
 
-	vmm_vmxtest_corrupt();
+	vmm_vmxtest_corrupt(g, lr.entry);
 	unsigned bad = vmcs_check();
 	if (bad && opts.vmxtest) {
 		kprintf("vmm: vmxtest: launching despite %u failed check(s), to exercise the failure path\n",

@@ -126,13 +126,18 @@ $(BUILD)/guests/%.elf: tests/guest/lib/guest.ld $$(call guest_objs,%)
 	$(LD) -m elf_i386 -nostdlib --no-warn-rwx-segments -T tests/guest/lib/guest.ld -o $@ \
 		$(call guest_objs,$*)
 
+# The basic guest as an ELF64 file (same 32-bit code and Multiboot header):
+# the loader's ELF64 path. GRUB's multiboot accepts it; QEMU's -kernel does not.
+$(BUILD)/guests/basic64.elf: $(BUILD)/guests/basic.elf
+	objcopy -O elf64-x86-64 $< $@
+
 # A module that is not a kernel, for the loader's error path.
 $(BUILD)/guests/garbage.bin:
 	@mkdir -p $(dir $@)
 	printf 'This is not a Multiboot kernel.\n%.0s' $$(seq 1 64) > $@
 
 .PRECIOUS: $(BUILD)/g/%.o
-guests: $(GUEST_ELFS) $(BUILD)/guests/garbage.bin
+guests: $(GUEST_ELFS) $(BUILD)/guests/basic64.elf $(BUILD)/guests/garbage.bin
 all: guests
 .PHONY: guests
 

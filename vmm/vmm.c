@@ -112,8 +112,8 @@ static void guest_line(void *ctx, const char *line, size_t len)
 	kprintf("[%s] %.*s\n", g->name, (int)len, line);
 }
 
-/* Guest RAM at guest-physical 0, host-contiguous and 2 MiB aligned so the
- * EPT can use large pages: write-back, with the legacy VGA window
+/* Guest RAM at guest-physical 0, host-contiguous and 2 MiB (for 1 GiB or
+ * more: 1 GiB when possible) aligned so the EPT can use large pages: write-back, with the legacy VGA window
  * 0xa0000-0xbffff uncacheable as MMIO would be (it is backed by the
  * guest's own RAM). Without unrestricted guest the identity table page
  * is mapped at IDPT_GPA (SDM Vol. 3C 29.3). */
@@ -129,7 +129,11 @@ static bool guest_memory(struct guest *g)
 	enum ept_status st;
 
 	g->mem_size = opts.mem;
-	g->mem_hpa = frame_alloc_contig(g->mem_size >> PAGE_SHIFT, 2ull << 20, 0);
+	/* 1 GiB alignment lets the EPT use 1 GiB pages for large guests. */
+	if (vmx_cfg.ept_1g && g->mem_size >= (1ull << 30))
+		g->mem_hpa = frame_alloc_contig(g->mem_size >> PAGE_SHIFT, 1ull << 30, 0);
+	if (!g->mem_hpa)
+		g->mem_hpa = frame_alloc_contig(g->mem_size >> PAGE_SHIFT, 2ull << 20, 0);
 	if (!g->mem_hpa) {
 		snprintf(g->why, sizeof(g->why), "cannot allocate %llu MiB of guest RAM",
 			 (unsigned long long)(g->mem_size >> 20));

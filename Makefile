@@ -36,13 +36,13 @@ ARCH_ASM    := arch/x86/isr.asm
 ARCH_SRCS   := arch/x86/cpu.c arch/x86/trap.c arch/x86/paging.c
 DRIVER_SRCS := drivers/serial.c drivers/power.c
 LIB_SRCS    := lib/string.c lib/printf.c lib/panic.c lib/frame.c lib/cmdline.c
-MMU_SRCS    :=
+MMU_SRCS    := mmu/walk.c mmu/rsvd.c mmu/perm.c
 VMM_SRCS    := vmm/main.c
 
 # Sources that also build hosted (pure logic, no hardware access).
 HOSTED_SRCS := lib/printf.c lib/frame.c lib/cmdline.c boot/bootinfo.c $(MMU_SRCS)
 HOST_TESTS  := printf bootinfo frame cmdline
-MMU_HOST_TESTS :=
+MMU_HOST_TESTS := walk
 
 KSRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(DRIVER_SRCS) $(LIB_SRCS) $(MMU_SRCS) $(VMM_SRCS)
 KOBJS := $(BOOT_ASM:%.asm=$(BUILD)/k/%.o) $(ARCH_ASM:%.asm=$(BUILD)/k/%.o) \
@@ -110,3 +110,7 @@ clean:
 
 .PHONY: all run test clean host-tests
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- fuzzing and host benchmarks (walker) ------------------------------------
+# The walker tests link the reference model (added to the test_% rule's $^).
+$(BUILD)/host/test_walk: $(BUILD)/host/tests/host/ref_walk.o

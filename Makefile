@@ -42,7 +42,7 @@ VMM_SRCS    := vmm/main.c
 # Sources that also build hosted (pure logic, no hardware access).
 HOSTED_SRCS := lib/printf.c lib/frame.c lib/cmdline.c boot/bootinfo.c $(MMU_SRCS)
 HOST_TESTS  := printf bootinfo frame cmdline
-MMU_HOST_TESTS := walk
+MMU_HOST_TESTS := walk rsvd
 
 KSRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(DRIVER_SRCS) $(LIB_SRCS) $(MMU_SRCS) $(VMM_SRCS)
 KOBJS := $(BOOT_ASM:%.asm=$(BUILD)/k/%.o) $(ARCH_ASM:%.asm=$(BUILD)/k/%.o) \

@@ -114,3 +114,25 @@ clean:
 # ---- fuzzing and host benchmarks (walker) ------------------------------------
 # The walker tests link the reference model (added to the test_% rule's $^).
 $(BUILD)/host/test_walk: $(BUILD)/host/tests/host/ref_walk.o
+# libFuzzer target: walker against the reference model (clang 14 with
+# libclang-rt-14-dev). A bounded run: make fuzz-walk FUZZ_TIME=20
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_walk
+FUZZ_TIME ?= 20
+FUZZCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes -fno-omit-frame-pointer \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DUMBRA_HOSTED -I.
+FUZZ_WALK_SRCS := tests/fuzz/fuzz_walk.c tests/host/ref_walk.c tests/host/host_env.c $(MMU_SRCS)
+
+$(BUILD)/fuzz/fuzz_walk: $(FUZZ_WALK_SRCS) $(wildcard mmu/*.h tests/host/*.h)
+	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-walk
+	$(CLANG) $(FUZZCFLAGS) $(FUZZ_WALK_SRCS) -o $@
+
+fuzz-walk: $(BUILD)/fuzz/fuzz_walk
+	$(BUILD)/fuzz/fuzz_walk -max_total_time=$(FUZZ_TIME) -max_len=4096 $(BUILD)/fuzz/corpus-walk
+
+# Walks per second per paging mode (plain -O2, no sanitizers).
+BENCH_WALK_SRCS := tests/host/bench_walk.c tests/host/host_env.c $(MMU_SRCS)
+$(BUILD)/host/bench_walk: $(BENCH_WALK_SRCS) $(wildcard mmu/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -std=gnu11 -O2 -g $(WARN) -Wno-missing-prototypes -DUMBRA_HOSTED -I. $(BENCH_WALK_SRCS) -o $@
+
+.PHONY: fuzz-walk

@@ -19,11 +19,17 @@ static bool fakemem_in_range(const struct fakemem *fm, gpa_t gpa, unsigned len)
 	return gpa < fm->size && len <= fm->size - gpa;
 }
 
+static gpa_t fakemem_wrap(const struct fakemem *fm, gpa_t gpa)
+{
+	return fm->wrap ? gpa & (fm->size - 1) : gpa;
+}
+
 static bool fakemem_read_gpa(void *ctx, gpa_t gpa, void *buf, unsigned len)
 {
 	struct fakemem *fm = ctx;
 
 	fm->reads++;
+	gpa = fakemem_wrap(fm, gpa);
 	if (!fakemem_in_range(fm, gpa, len))
 		return false;
 	memcpy(buf, fm->bytes + gpa, len);
@@ -35,6 +41,7 @@ static bool fakemem_cmpxchg_gpa(void *ctx, gpa_t gpa, uint64_t old, uint64_t new
 	struct fakemem *fm = ctx;
 	uint64_t cur = 0;
 
+	gpa = fakemem_wrap(fm, gpa);
 	if ((len != 4 && len != 8) || !fakemem_in_range(fm, gpa, len) || gpa % len)
 		return false;
 	if (fm->race_always || (fm->race_countdown > 0 && --fm->race_countdown == 0)) {

@@ -24,6 +24,8 @@ struct fakemem {
 	uint64_t race_xor;
 	gpa_t race_gpa;			/* where the race fired */
 	unsigned race_nlog;		/* writes logged before it */
+	bool wrap;			/* size is a power of two and every gpa
+					   wraps into it (for fuzzing) */
 };
 
 void fakemem_init(struct fakemem *fm, void *buf, size_t size);

@@ -21,6 +21,8 @@
 #define PTE_G		BIT(8)
 #define PTE_PAT_LARGE	BIT(12)	/* PDE/PDPTE mapping a page */
 #define PTE_NX		BIT(63)	/* XD; reserved when IA32_EFER.NXE = 0 */
+#define PTE_PKEY_SHIFT	59	/* 4/5-level leaf: protection key in bits 62:59 */
+#define PTE_PKEY_MASK	GENMASK(62, 59)
 
 /* 32-bit paging, PDE mapping a 4 MiB page (Table 4-4): bits 20:13 hold
  * physical-address bits 39:32 (PSE-36), bit 21 is reserved. */
@@ -38,6 +40,7 @@
 #define PFEC_U		BIT(2)	/* access was a user-mode access (CPL 3, not implicit) */
 #define PFEC_RSVD	BIT(3)	/* a reserved bit was set in some entry */
 #define PFEC_I		BIT(4)	/* instruction fetch, when SMEP or (PAE and NXE) */
+#define PFEC_PK		BIT(5)	/* data access denied by PKRU (SDM 4.6.2) */
 
 /* EPT violation exit qualification (SDM Vol. 3C 28.2.1 / Table 28-7). */
 #define EPT_QUAL_READ		BIT(0)
@@ -84,8 +87,12 @@ enum paging_format {
  * read from registers inside mmu/. */
 struct paging_mode {
 	bool cr0_pg, cr0_wp;
-	bool cr4_pae, cr4_pse, cr4_smep, cr4_smap, cr4_la57;
+	bool cr4_pae, cr4_pse, cr4_smep, cr4_smap, cr4_la57, cr4_pke;
 	bool efer_nx, efer_lma;
+	/* PKRU (SDM 4.6.2), used with CR4.PKE in 4/5-level paging. It is read
+	 * by each walk, so it may be updated in place in a struct gwalk_mode
+	 * without rebuilding the tables. */
+	uint32_t pkru;
 	bool gbpages;		/* 1 GiB pages: CPUID.80000001H:EDX[26]; for EPT, cap bit 17 */
 	uint8_t maxphyaddr;	/* CPUID.80000008H:EAX[7:0], 32..52 */
 	/* Guest-physical translation through EPT (SDM Vol. 3C 29.3) instead of
@@ -128,7 +135,9 @@ _Static_assert(PTE_P == 0x1 && PTE_W == 0x2 && PTE_U == 0x4, "P, R/W, U/S are bi
 _Static_assert(PTE_A == 0x20 && PTE_D == 0x40 && PTE_PS == 0x80, "A, D, PS are bits 5-7");
 _Static_assert(PTE_NX == 0x8000000000000000ull, "XD is bit 63");
 _Static_assert(PDE32_PSE36_MASK == 0x1fe000, "PSE-36 address bits 20:13");
-_Static_assert(PFEC_P == 1 && PFEC_W == 2 && PFEC_U == 4 && PFEC_RSVD == 8 && PFEC_I == 16,
+_Static_assert(PTE_PKEY_MASK == 0x7800000000000000ull, "protection key bits 62:59");
+_Static_assert(PFEC_P == 1 && PFEC_W == 2 && PFEC_U == 4 && PFEC_RSVD == 8 && PFEC_I == 16 &&
+	       PFEC_PK == 32,
 	       "#PF error code layout");
 _Static_assert(EPT_QUAL_READABLE == 8 && EPT_QUAL_GLA_VALID == 0x80 && EPT_QUAL_GLA_XLAT == 0x100,
 	       "EPT violation qualification layout");

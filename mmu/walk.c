@@ -142,12 +142,14 @@ walk_entries(const struct gwalk_format *f, const struct gwalk_mode *gm, const st
 {
 	const struct rsvd_table *rt = &gm->rsvd;
 	bool ad = !f->ept || gm->mode.ept_ad;
-	bool dirty_access, write_access;
+	bool write_access;
 
 	if (access & ACC_FETCH)
 		access &= ~ACC_WRITE;
-	write_access = (access & ACC_WRITE) || (f->ept && gm->mode.ept_ad && (access & ACC_PAGING));
-	dirty_access = write_access && !(access & ACC_FETCH);
+	/* Writes for rights and dirty flags; with EPT A/D that includes the
+	 * data accesses to guest paging structures (SDM Vol. 3C 29.3.5). */
+	write_access = (access & ACC_WRITE) ||
+		       (f->ept && gm->mode.ept_ad && (access & ACC_PAGING) && !(access & ACC_FETCH));
 	if (!f->ept && (f->entry_size == 4 || f->pdpte_regs))
 		addr = (uint32_t)addr;
 
@@ -217,15 +219,22 @@ walk_entries(const struct gwalk_format *f, const struct gwalk_mode *gm, const st
 
 			if (need & ~perm)
 				return ept_violation(gm, access, perm, res);
-		} else if (perm_faults(&gm->perm, access, perm)) {
-			return pf(gm, access, PFEC_P, res);
+		} else {
+			/* A PKRU denial sets PK whether or not the rights also
+			 * fault (SDM 4.7); pk_fault is empty without PKE. */
+			bool pk = (perm & PERM_U) &&
+				  perm_pk_faults(&gm->perm, access, gm->mode.pkru,
+						 (pte & PTE_PKEY_MASK) >> PTE_PKEY_SHIFT);
+
+			if (pk || perm_faults(&gm->perm, access, perm))
+				return pf(gm, access, PFEC_P | (pk ? PFEC_PK : 0), res);
 		}
 		if (!ad)
 			return GWALK_OK;
 
 		for (unsigned l = top; l >= level; l--) {
 			uint64_t old = res->pte[l - 1];
-			uint64_t new_val = old | f->a_bit | (l == level && dirty_access ? f->d_bit : 0);
+			uint64_t new_val = old | f->a_bit | (l == level && write_access ? f->d_bit : 0);
 
 			if (new_val == old)
 				continue;

@@ -6,7 +6,7 @@
  * table addresses still reach tables. Aborts on any mismatch.
  *
  * Input: format, flags, MAXPHYADDR, access, flags2, address (8), root (8),
- * PDPTEs (4 x 8), then memory contents. */
+ * PDPTEs (4 x 8), PKRU (4), then memory contents. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,7 @@
 #include "tests/host/ref_walk.h"
 
 #define FUZZ_MEM	(16 * 1024)
-#define HEADER		(5 + 8 + 8 + 32)
+#define HEADER		(5 + 8 + 8 + 32 + 4)
 
 static uint8_t mem_w[FUZZ_MEM], mem_r[FUZZ_MEM];
 
@@ -76,6 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.ept_ad = flags & 64;
 	m.ept_exec_only = flags & 128;
 	m.maxphyaddr = 32 + data[2] % 21;
+	m.cr4_pke = data[4] & 2;
+	memcpy(&m.pkru, data + 53, 4);
 	access = data[3] & (ACC_PERM_MASK | ACC_PAGING | ACC_GLA);
 	addr = get64(data + 5);
 	root = get64(data + 13);

@@ -116,6 +116,20 @@ static uint32_t error_code(const struct paging_mode *m, struct access a, bool p,
 	return ec;
 }
 
+/* Section 4.6.2 and the PK flag of 4.7: with CR4.PKE = 1 (4/5-level paging
+ * only), a data access to a user-mode address whose leaf holds key i in
+ * bits 62:59 is denied when PKRU.AD_i (bit 2i) = 1, or for a write when
+ * PKRU.WD_i (bit 2i+1) = 1 and the access is user-mode or CR0.WP = 1. */
+static bool pkru_denies(const struct paging_mode *m, struct access a, bool user_page, uint64_t leaf)
+{
+	unsigned key = (unsigned)field(leaf, 62, 59);
+	bool ad = bit_set(m->pkru, 2 * key), wd = bit_set(m->pkru, 2 * key + 1);
+
+	if (!m->cr4_pke || !user_page || a.fetch)
+		return false;
+	return ad || (wd && a.write && (a.user || m->cr0_wp));
+}
+
 static enum ref_status fault(struct ref_result *r, enum ref_status s, unsigned level)
 {
 	r->status = s;
@@ -308,6 +322,11 @@ static enum ref_status ref_long(const struct paging_mode *m, const struct mmu_op
 			break;
 		}
 		table = field(e, maxpa - 1, 12) << 12;
+	}
+	if (pkru_denies(m, a, user_page, e)) {
+		page_fault(m, a, r, 0, true, false);
+		r->error_code |= 1u << 5;
+		return REF_PAGE_FAULT;
 	}
 	if (!rights_allow(m, a, user_page, writable, xd))
 		return page_fault(m, a, r, 0, true, false);

@@ -168,6 +168,32 @@ static void test_perm(void)
 	CHECK(!perm_faults(&t, ACC_USER, PERM_ALL));
 }
 
+/* Protection keys: bit (AD | WD << 1) of pk_fault[access] (SDM 4.6.2). */
+static void test_pkeys(void)
+{
+	struct paging_mode m = { .cr0_pg = true, .cr0_wp = true, .cr4_pae = true, .efer_lma = true,
+				 .cr4_pke = true };
+	struct perm_table t;
+
+	perm_build(&t, &m);
+	CHECK_EQ(t.pk_fault[0], 0x0a);				/* AD */
+	CHECK_EQ(t.pk_fault[ACC_USER], 0x0a);
+	CHECK_EQ(t.pk_fault[ACC_WRITE], 0x0e);			/* AD or WD */
+	CHECK_EQ(t.pk_fault[ACC_USER | ACC_WRITE], 0x0e);
+	CHECK_EQ(t.pk_fault[ACC_FETCH], 0);			/* not for fetches */
+	CHECK_EQ(t.pk_fault[ACC_USER | ACC_FETCH], 0);
+	CHECK(perm_pk_faults(&t, ACC_WRITE, 0x2u << 6, 3));
+	CHECK(!perm_pk_faults(&t, ACC_WRITE, 0x2u << 6, 2));
+	m.cr0_wp = false;
+	perm_build(&t, &m);
+	CHECK_EQ(t.pk_fault[ACC_WRITE], 0x0a);			/* WD: user or WP only */
+	CHECK_EQ(t.pk_fault[ACC_IMPLICIT | ACC_USER | ACC_WRITE], 0x0a);
+	CHECK_EQ(t.pk_fault[ACC_USER | ACC_WRITE], 0x0e);
+	m.efer_lma = false;					/* PAE: no keys */
+	perm_build(&t, &m);
+	CHECK_EQ(t.pk_fault[ACC_USER | ACC_WRITE], 0);
+}
+
 int main(void)
 {
 	test_32bit();
@@ -175,5 +201,6 @@ int main(void)
 	test_long();
 	test_ept();
 	test_perm();
+	test_pkeys();
 	return check_done("rsvd");
 }

@@ -282,6 +282,7 @@ static const unsigned x86_accesses[] = {
 static const unsigned ept_accesses[] = {
 	0, ACC_WRITE, ACC_FETCH, ACC_PAGING, ACC_PAGING | ACC_GLA,
 	ACC_GLA, ACC_GLA | ACC_WRITE, ACC_GLA | ACC_FETCH, ACC_PAGING | ACC_WRITE | ACC_GLA,
+	ACC_PAGING | ACC_FETCH,
 };
 
 /* Leaf levels a format can map: 1, then large pages. */
@@ -510,6 +511,8 @@ static void test_random(unsigned iterations)
 		m.ept_ad = flags & 64;
 		m.ept_exec_only = flags & 128;
 		m.maxphyaddr = 32 + (flags >> 8) % 21;
+		m.cr4_pke = flags & BIT(16);
+		m.pkru = (uint32_t)rnd();
 		gwalk_mode_init(&gm, &m);
 		build_chain(&s, &gm, leaves[rnd() % nleaves]);
 		for (unsigned l = s.leaf; l <= s.top; l++) {
@@ -637,6 +640,45 @@ static void test_race(enum paging_format f)
 	memcpy(mem_r, mem_w, MEM_SIZE);
 }
 
+/* Protection keys (4/5-level): every key in the leaf (keys in upper levels
+ * are ignored), AD/WD of that key and random other PKRU bits, CR0.WP, user
+ * or supervisor pages, writable or not, every access type. */
+static void test_pkeys(enum paging_format f)
+{
+	unsigned leaves[3], nleaves = leaf_levels(f, leaves);
+
+	for (unsigned mv = 0; mv < 4; mv++) {
+		struct paging_mode m = base_mode(f);
+		struct gwalk_mode gm;
+
+		m.cr4_pke = mv & 1;
+		m.cr0_wp = mv & 2;
+		m.cr4_smap = true;
+		gwalk_mode_init(&gm, &m);
+		for (unsigned li = 0; li < nleaves; li++)
+			for (unsigned key = 0; key < 16; key++)
+				for (unsigned bits = 0; bits < 16; bits++)
+					for (unsigned ai = 0; ai < ARRAY_SIZE(x86_accesses); ai++) {
+						struct scenario s;
+						uint64_t *leaf;
+
+						gm.mode.pkru = (uint32_t)rnd() & ~(3u << (2 * key));
+						gm.mode.pkru |= (bits & 3) << (2 * key);
+						build_chain(&s, &gm, leaves[li]);
+						leaf = &s.e[s.leaf - 1];
+						*leaf |= (uint64_t)key << PTE_PKEY_SHIFT;
+						if (bits & 4)
+							*leaf &= ~PTE_U;
+						if (bits & 8)
+							*leaf &= ~PTE_W;
+						s.e[s.top - 1] |= rnd() & PTE_PKEY_MASK;
+						s.access = x86_accesses[ai];
+						install(&s);
+						run_compare(&s, NULL);
+					}
+	}
+}
+
 /* ---- hand-computed cases ------------------------------------------------- */
 
 static enum gwalk_status walk1(const struct gwalk_mode *gm, const struct scenario *s, unsigned access,
@@ -694,6 +736,25 @@ static void test_known(void)
 	CHECK_EQ(walk1(&gm, &s, ACC_FETCH, &res), GWALK_PAGE_FAULT);
 	CHECK_EQ(res.error_code, 0x9);
 	CHECK_EQ(res.fault_level, 1);
+	/* PKRU: key 5 write-disabled: user write faults with P|W|U|PK; a
+	 * supervisor write with WP=0 passes; AD denies even reads. */
+	m = base_mode(PAGING_4LEVEL);
+	m.cr4_pke = true;
+	m.pkru = 2u << 10;
+	gwalk_mode_init(&gm, &m);
+	s.e[0] = PTE_P | PTE_W | PTE_U | (5ull << PTE_PKEY_SHIFT) | 0x1234000;
+	install(&s);
+	CHECK_EQ(walk1(&gm, &s, ACC_USER | ACC_WRITE, &res), GWALK_PAGE_FAULT);
+	CHECK_EQ(res.error_code, 0x27);
+	CHECK_EQ(walk1(&gm, &s, ACC_USER, &res), GWALK_OK);
+	m.cr0_wp = false;
+	gwalk_mode_init(&gm, &m);
+	CHECK_EQ(walk1(&gm, &s, ACC_WRITE, &res), GWALK_OK);
+	gm.mode.pkru = 1u << 10;
+	CHECK_EQ(walk1(&gm, &s, ACC_FETCH | ACC_USER, &res), GWALK_OK);
+	CHECK_EQ(walk1(&gm, &s, 0, &res), GWALK_PAGE_FAULT);
+	CHECK_EQ(res.error_code, 0x21);
+
 	/* 1 GiB page at a high address, MAXPHYADDR 46. */
 	m = base_mode(PAGING_4LEVEL);
 	gwalk_mode_init(&gm, &m);
@@ -791,6 +852,8 @@ int main(void)
 		test_single_bits(f);
 		test_accessed_dirty(f);
 		test_race(f);
+		if (f == PAGING_4LEVEL || f == PAGING_5LEVEL)
+			test_pkeys(f);
 	}
 	test_random(300000);
 	printf("walk: %lu ok, %lu #PF, %lu EPT violations, %lu misconfigurations, %lu off-RAM walks compared\n",

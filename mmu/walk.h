@@ -38,7 +38,8 @@ struct gwalk_mode {
 struct gwalk_result {
 	gpa_t gpa;		/* translation of the address, offset included */
 	uint64_t page_size;	/* 4 KiB, 2 MiB, 4 MiB or 1 GiB */
-	unsigned perm;		/* PERM_* ANDed over the levels used */
+	unsigned perm;		/* PERM_* ANDed over the levels used (EPT:
+				   R/W/X of the EPT entries, PERM_U always set) */
 	/* Entries visited, indexed by level - 1, for levels last_level..levels
 	 * (root first). The value is the one left in memory, A/D included.
 	 * For PAE, level 3 is the PDPTE register and its gpa in the CR3 page. */
@@ -46,7 +47,7 @@ struct gwalk_result {
 	uint64_t pte[GWALK_MAX_LEVELS];
 	unsigned last_level;	/* leaf, or the entry that ended the walk */
 	unsigned fault_level;	/* entry that faulted; 0 for rights faults */
-	uint32_t error_code;	/* GWALK_PAGE_FAULT: PFEC_* */
+	uint32_t error_code;	/* GWALK_PAGE_FAULT: PFEC_* (P, W, U, RSVD, I, PK) */
 	uint64_t exit_qual;	/* GWALK_EPT_VIOLATION: EPT_QUAL_* */
 	gpa_t fault_gpa;	/* GWALK_NO_MEMORY */
 };
@@ -62,6 +63,11 @@ void gwalk_mode_init(struct gwalk_mode *gm, const struct paging_mode *m);
  *            checked with pae_pdpte_valid()) at CR3 load time; else NULL.
  * Linear addresses are truncated to 32 bits in 32-bit and PAE paging; the
  * caller checks canonicality (#GP, not #PF) in 4- and 5-level paging.
+ * Faults are reported in the order the hardware finds them: a non-present
+ * or reserved-bit entry from the root down, then the access rights of the
+ * complete translation (including PKRU with CR4.PKE).
+ * For EPT, @addr is a guest-physical address and ACC_PAGING / ACC_GLA
+ * describe the access for the exit qualification.
  * On success the accessed flags of all entries used and, for writes, the
  * dirty flag of the leaf are set with ops->cmpxchg_gpa (SDM Vol. 3A 4.8,
  * Vol. 3C 29.3.5); nothing is written when the walk faults. If an entry

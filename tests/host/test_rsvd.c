@@ -194,8 +194,34 @@ static void test_pkeys(void)
 	CHECK_EQ(t.pk_fault[ACC_USER | ACC_WRITE], 0);
 }
 
+/* Entry format from CR0.PG, CR4.PAE, EFER.LMA, CR4.LA57 (SDM 4.1.1). */
+static void test_format(void)
+{
+	struct paging_mode m = { .maxphyaddr = 36 };
+
+	CHECK_EQ(paging_mode_format(&m), PAGING_NONE);
+	m.cr4_pae = m.efer_lma = m.cr4_la57 = true;	/* PG = 0 wins */
+	CHECK_EQ(paging_mode_format(&m), PAGING_NONE);
+	m = (struct paging_mode){ .cr0_pg = true, .cr4_la57 = true };
+	CHECK_EQ(paging_mode_format(&m), PAGING_32);
+	m.cr4_pae = true;				/* LA57 needs LMA */
+	CHECK_EQ(paging_mode_format(&m), PAGING_PAE);
+	m.efer_lma = true;
+	CHECK_EQ(paging_mode_format(&m), PAGING_5LEVEL);
+	m.cr4_la57 = false;
+	CHECK_EQ(paging_mode_format(&m), PAGING_4LEVEL);
+	m = (struct paging_mode){ .ept = true, .ept_levels = 5 };
+	CHECK_EQ(paging_mode_format(&m), PAGING_EPT5);
+	m.ept_levels = 4;
+	CHECK_EQ(paging_mode_format(&m), PAGING_EPT4);
+	CHECK_EQ(paging_format_levels(PAGING_32), 2);
+	CHECK_EQ(paging_format_levels(PAGING_PAE), 3);
+	CHECK_EQ(paging_format_levels(PAGING_EPT5), 5);
+}
+
 int main(void)
 {
+	test_format();
 	test_32bit();
 	test_pae();
 	test_long();

@@ -707,6 +707,9 @@ static void test_known(void)
 	CHECK_EQ(res.gpa, 0x1234abcull);
 	CHECK_EQ(res.page_size, 4096);
 	CHECK_EQ(res.perm, PERM_R | PERM_X | PERM_U);
+	/* CR3 bits other than the address (PCID, bit 63) are ignored. */
+	CHECK_EQ(gwalk(&gm, &fw.ops, s.root | 0xabc | BIT(63), NULL, s.addr, ACC_USER, &res), GWALK_OK);
+	CHECK_EQ(res.gpa, 0x1234abcull);
 	CHECK_EQ(fakemem_read(&fw, entry_gpa(&s, 1), 8), s.e[0] | PTE_A);
 	/* Supervisor fetch from the user page with SMEP: P|I. */
 	m.cr4_smep = true;

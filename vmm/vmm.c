@@ -11,3 +11,11 @@ int vmm_run(const struct boot_info *bi)
 		bi->module_count);
 	return bi->module_count ? POWER_FAIL : POWER_OK;
 }
+
+#include "lib/panic.h"
+#include "mmu/ops.h"
+
+void mmu_bug(const char *file, int line, const char *what)
+{
+	panic_at(file, line, "mmu: %s", what);
+}

@@ -10,11 +10,11 @@ if [ "${1:-}" = --native ]; then
 	[ $# -eq 4 ] || { echo "usage: $0 --native OUT.iso GUEST.elf CMDLINE" >&2; exit 2; }
 	out=$2
 	stage=$(mktemp -d)
-	trap 'rm -rf "$stage" "$stage.log"' EXIT
-	mkdir -p "$stage/boot/grub"
+	trap 'rm -rf "$stage"' EXIT
+	mkdir -p "$stage/iso/boot/grub"
 	name=$(basename "$3")
-	cp "$3" "$stage/boot/$name"
-	cat > "$stage/boot/grub/grub.cfg" <<EOC
+	cp "$3" "$stage/iso/boot/$name"
+	cat > "$stage/iso/boot/grub/grub.cfg" <<EOC
 serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial
@@ -26,8 +26,8 @@ menuentry "native" {
 }
 EOC
 	mkdir -p "$(dirname "$out")"
-	grub-mkrescue -o "$out" "$stage" >"$stage.log" 2>&1 || {
-		cat "$stage.log" >&2; exit 1; }
+	grub-mkrescue -o "$out" "$stage/iso" >"$stage/mkrescue.log" 2>&1 || {
+		cat "$stage/mkrescue.log" >&2; exit 1; }
 	exit 0
 fi
 [ $# -ge 3 ] && [ $((($# - 3) % 2)) -eq 0 ] || {
@@ -36,14 +36,14 @@ out=$1 kernel=$2 cmdline=$3
 shift 3
 root=$(dirname "$0")/..
 stage=$(mktemp -d)
-trap 'rm -rf "$stage" "$stage.log"' EXIT
-mkdir -p "$stage/boot/grub" "$stage/boot/mods"
-cp "$kernel" "$stage/boot/umbra.elf"
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/iso/boot/grub" "$stage/iso/boot/mods"
+cp "$kernel" "$stage/iso/boot/umbra.elf"
 modules=""
 while [ $# -gt 0 ]; do
 	[ -f "$1" ] || { echo "mkiso: module $1 not found" >&2; exit 1; }
 	name=$(basename "$1")
-	cp "$1" "$stage/boot/mods/$name"
+	cp "$1" "$stage/iso/boot/mods/$name"
 	modules+="	module2 /boot/mods/$name $name${2:+ $2}"$'\n'
 	shift 2
 done
@@ -51,7 +51,7 @@ done
 CMDLINE="$cmdline" MODULES="$modules" awk '{
 	gsub(/@CMDLINE@/, ENVIRON["CMDLINE"]);
 	if ($0 ~ /@MODULES@/) { printf "%s", ENVIRON["MODULES"]; next }
-	print }' "$root/iso/grub.cfg" > "$stage/boot/grub/grub.cfg"
+	print }' "$root/iso/grub.cfg" > "$stage/iso/boot/grub/grub.cfg"
 mkdir -p "$(dirname "$out")"
-grub-mkrescue -o "$out" "$stage" >"$stage.log" 2>&1 || {
-	cat "$stage.log" >&2; exit 1; }
+grub-mkrescue -o "$out" "$stage/iso" >"$stage/mkrescue.log" 2>&1 || {
+	cat "$stage/mkrescue.log" >&2; exit 1; }

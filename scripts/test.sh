@@ -95,9 +95,10 @@ if [ -n "$fuzzers" ]; then
 	for f in $fuzzers; do
 		corpus=$BUILD/fuzz/corpus-$(basename "$f")
 		mkdir -p "$corpus"
-		if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -seed=1 "$corpus" >"$f.log" 2>&1; then
+		if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -seed=1 -print_final_stats=1 "$corpus" \
+			>"$f.log" 2>&1; then
 			count 1 0
-			echo "$(basename "$f"): clean, $(grep -o 'stat::number_of_executed_units: [0-9]*' "$f.log" | awk '{print $2}')$(grep -m1 -o '#[0-9]*.*DONE' "$f.log" | cut -d' ' -f1) runs"
+			echo "$(basename "$f"): clean after $(sed -n 's/^stat::number_of_executed_units: *//p' "$f.log") inputs"
 		else
 			count 0 1
 			tail -n 30 "$f.log"

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include "lib/frame.h"
 #include "lib/panic.h"
-#include "mmu/ops.h"
 #include "tests/host/host_lib.h"
 
 uint8_t *host_arena;
@@ -41,12 +40,4 @@ hpa_t virt_to_phys(const void *p)
 	if (!host_arena || q < host_arena || (size_t)(q - host_arena) >= host_arena_size)
 		abort();
 	return host_arena_base + (hpa_t)(q - host_arena);
-}
-
-/* mmu/ invariant failures (mmu/ops.h): abort, so sanitizers and fuzzers see
- * them. Added when merging mmu-shadow's EPT builder into the VMX branch. */
-void mmu_bug(const char *file, int line, const char *what)
-{
-	fprintf(stderr, "mmu_bug: %s:%d: %s\n", file, line, what);
-	abort();
 }

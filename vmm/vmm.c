@@ -442,11 +442,3 @@ void mmu_bug(const char *file, int line, const char *what)
 {
 	panic_at(file, line, "mmu: %s", what);
 }
-
-#include "lib/panic.h"
-#include "mmu/ops.h"
-
-void mmu_bug(const char *file, int line, const char *what)
-{
-	panic_at(file, line, "mmu: %s", what);
-}

@@ -63,6 +63,10 @@ extern struct vmx_config vmx_cfg;
 
 /* vmx_enable.c */
 bool vmx_enable(char *err, size_t errlen) __must_check;
+void vmx_disable(void);
+/* A zeroed frame for a VMX structure (VMXON region, VMCS, MSR bitmap):
+ * below 4 GiB when IA32_VMX_BASIC bit 48 says so (SDM Vol. 3D A.1). */
+hpa_t vmx_alloc_struct(void) __must_check;
 
 /* vmcs.c */
 void vmcs_setup(struct guest *g, uint32_t entry, uint32_t mbi, hpa_t msr_bitmap);

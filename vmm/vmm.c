@@ -273,7 +273,7 @@ static void guest_run(struct guest *g)
 		"", (unsigned long long)lr.image_lo, (unsigned long long)lr.image_hi, lr.entry,
 		g->mem_mode);
 
-	g->vmcs = frame_alloc();
+	g->vmcs = vmx_alloc_struct();
 	if (!g->vmcs) {
 		snprintf(g->why, sizeof(g->why), "out of memory for the VMCS");
 		goto out;
@@ -410,7 +410,7 @@ int vmm_run(const struct boot_info *bi)
 	outb(0x21, 0xff);
 	outb(0xa1, 0xff);
 
-	msr_bitmap = frame_alloc();
+	msr_bitmap = vmx_alloc_struct();
 	if (!msr_bitmap)
 		panic("out of memory for the MSR bitmap");
 	msr_bitmap_init();
@@ -433,6 +433,7 @@ int vmm_run(const struct boot_info *bi)
 			ok = false;
 	}
 	print_results(bi->module_count);
+	vmx_disable();
 	kprintf("vmm: %s\n", ok ? "all guests exited with code 0" : "some guests failed");
 	return ok ? POWER_OK : POWER_FAIL;
 }

@@ -39,6 +39,24 @@ static void read_vmx_msrs(struct vmx_msrs *m)
 	m->cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 }
 
+hpa_t vmx_alloc_struct(void)
+{
+	return vmx_cfg.addr32 ? frame_alloc_contig(1, PAGE_SIZE, 1ull << 32) : frame_alloc();
+}
+
+/* Leave VMX operation (SDM Vol. 3C 24.8: VMXOFF, then CR4.VMXE may be
+ * cleared) before the machine powers off. */
+void vmx_disable(void)
+{
+	if (!vmxon_region)
+		return;
+	vmxoff();
+	write_cr4(read_cr4() & ~(uint64_t)CR4_VMXE);
+	frame_free(vmxon_region);
+	vmxon_region = 0;
+	kprintf("vmx: VMXOFF\n");
+}
+
 /* Enable VMX operation and negotiate the configuration (vmx_cfg).
  *
  * IA32_FEATURE_CONTROL (SDM Vol. 3C 24.7): when unlocked, set "VMX outside
@@ -129,7 +147,7 @@ bool vmx_enable(char *err, size_t errlen)
 		cr4 |= CR4_OSXSAVE;
 	write_cr4(cr4);
 
-	vmxon_region = frame_alloc();
+	vmxon_region = vmx_alloc_struct();
 	if (!vmxon_region) {
 		snprintf(err, errlen, "out of memory for the VMXON region");
 		return false;

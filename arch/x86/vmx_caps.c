@@ -124,6 +124,7 @@ enum vmx_caps_status vmx_caps_negotiate(const struct vmx_msrs *m, const struct v
 	cfg->revision = (uint32_t)(m->basic & VMX_BASIC_REVISION_MASK);
 	cfg->vmcs_size = (uint32_t)((m->basic & VMX_BASIC_VMCS_SIZE_MASK) >> VMX_BASIC_VMCS_SIZE_SHIFT);
 	cfg->true_ctls = tc;
+	cfg->addr32 = (m->basic & VMX_BASIC_32BIT_ADDR) != 0;
 	cfg->cr0_fixed0 = m->cr0_fixed0;
 	cfg->cr0_fixed1 = m->cr0_fixed1;
 	cfg->cr4_fixed0 = m->cr4_fixed0;

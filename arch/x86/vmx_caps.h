@@ -36,6 +36,7 @@ struct vmx_config {
 	uint32_t revision;	/* VMCS revision identifier */
 	uint32_t vmcs_size;
 	bool true_ctls;
+	bool addr32;		/* VMXON region, VMCS, bitmaps must lie below 4 GiB */
 	uint32_t pin, proc, proc2, exit, entry;
 	/* Allowed-1 settings kept for controls toggled at run time
 	 * (IA-32e mode guest, CR3 exiting, MTF). */

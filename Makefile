@@ -132,13 +132,27 @@ $(BUILD)/guests/%.elf: tests/guest/lib/guest.ld $$(call guest_objs,%)
 $(BUILD)/guests/basic64.elf: $(BUILD)/guests/basic.elf
 	objcopy -O elf64-x86-64 $< $@
 
+# The basic guest as a flat binary with the a.out-kludge address fields.
+$(BUILD)/g/tests/guest/lib/entry_aout.o: tests/guest/lib/entry.S
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) -DAOUT_KLUDGE -c $< -o $@
+
+BASIC_AOUT_OBJS := $(BUILD)/g/tests/guest/lib/entry_aout.o \
+	$(patsubst %,$(BUILD)/g/%.o,$(basename tests/guest/lib/glib.c $(GUEST_SRCS_basic)))
+$(BUILD)/guests/basic-aout.bin: tests/guest/lib/guest.ld $(BASIC_AOUT_OBJS)
+	@mkdir -p $(dir $@)
+	$(LD) -m elf_i386 -nostdlib --no-warn-rwx-segments -T tests/guest/lib/guest.ld -o $@.elf \
+		$(BASIC_AOUT_OBJS)
+	objcopy -O binary $@.elf $@
+
 # A module that is not a kernel, for the loader's error path.
 $(BUILD)/guests/garbage.bin:
 	@mkdir -p $(dir $@)
 	printf 'This is not a Multiboot kernel.\n%.0s' $$(seq 1 64) > $@
 
 .PRECIOUS: $(BUILD)/g/%.o
-guests: $(GUEST_ELFS) $(BUILD)/guests/basic64.elf $(BUILD)/guests/garbage.bin
+guests: $(GUEST_ELFS) $(BUILD)/guests/basic64.elf $(BUILD)/guests/basic-aout.bin \
+	$(BUILD)/guests/garbage.bin
 all: guests
 .PHONY: guests
 

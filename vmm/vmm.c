@@ -268,9 +268,9 @@ static void guest_run(struct guest *g)
 		goto out;
 	}
 	mbi = loader_write_mbi(gmem, g->mem_size, mod->cmdline);
-	kprintf("vmm: guest '%s': %s%s image 0x%llx-0x%llx, entry 0x%x, memory %s\n", g->name,
+	kprintf("vmm: guest '%s': %s image 0x%llx-0x%llx, entry 0x%x, memory %s\n", g->name,
 		lr.aout_kludge ? "a.out-kludge" : lr.elf64 ? "ELF64" : "ELF32",
-		"", (unsigned long long)lr.image_lo, (unsigned long long)lr.image_hi, lr.entry,
+		(unsigned long long)lr.image_lo, (unsigned long long)lr.image_hi, lr.entry,
 		g->mem_mode);
 
 	g->vmcs = vmx_alloc_struct();

@@ -1,11 +1,25 @@
 /* Multiboot v1 header and entry of every test guest: 32-bit protected mode,
  * EAX = 0x2BADB002, EBX = info block (Multiboot 0.6.96 section 3.2). */
 #define MB_MAGIC	0x1badb002
+#ifdef AOUT_KLUDGE
+/* Flag 16: the loader takes the addresses below instead of ELF headers, so
+ * the kernel can be a flat binary (Multiboot 0.6.96 section 3.1.3). */
+#define MB_FLAGS	0x00010003
+#else
 #define MB_FLAGS	0x00000003	/* page-align modules, memory information */
+#endif
 
 	.section .multiboot, "a"
 	.align 4
+mb_header:
 	.long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
+#ifdef AOUT_KLUDGE
+	.long mb_header		/* header_addr */
+	.long __load_start	/* load_addr */
+	.long _edata		/* load_end_addr */
+	.long _end		/* bss_end_addr */
+	.long _start		/* entry_addr */
+#endif
 
 	.text
 	.code32

@@ -5,11 +5,62 @@
  *   triple      load an empty IDT and raise #UD: triple fault
  *   vmxon       execute VMXON (VMX is hidden: #UD, then triple fault)
  *   spin        cli, then loop forever without exits
+ *   paging32    32-bit paging with 4 MiB pages, an alias, then paging off again
+ *   pae         PAE paging (no long mode) with 2 MiB pages and an alias
  *   exit=N      exit with code N
  * Without a word it exits with code 0. */
 #include "lib/glib.h"
 
 int guest_entry(uint32_t magic, const struct mb1_info *mbi);
+
+static uint32_t pd32[1024] __attribute__((aligned(4096)));
+static uint64_t pdpt[4] __attribute__((aligned(32)));
+static uint64_t pd_pae[4][512] __attribute__((aligned(4096)));
+
+static uint32_t read_cr0(void) { uint32_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static void write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
+static void write_cr3(uint32_t v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
+static void write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
+
+/* Identity-map the first 64 MiB, alias linear 0x40000000 -> physical
+ * 0x800000, check a word through both, and (32-bit only) turn paging off
+ * again. Returns true when every check held. */
+static bool paging_check(bool pae)
+{
+	volatile uint32_t *phys = (volatile uint32_t *)0x800000;
+	volatile uint32_t *alias = (volatile uint32_t *)0x40000000;
+	bool ok;
+
+	if (pae) {
+		for (unsigned i = 0; i < 32; i++)
+			pd_pae[0][i] = ((uint64_t)i << 21) | 0x83;
+		pd_pae[1][0] = 0x800000 | 0x83;		/* 1 GiB -> 8 MiB */
+		for (unsigned i = 0; i < 4; i++)
+			pdpt[i] = (uint32_t)(uintptr_t)pd_pae[i] | 1;
+		write_cr4(read_cr4() | 0x20);		/* PAE */
+		write_cr3((uint32_t)(uintptr_t)pdpt);
+	} else {
+		for (unsigned i = 0; i < 16; i++)
+			pd32[i] = (i << 22) | 0x83;
+		pd32[256] = 0x800000 | 0x83;		/* 1 GiB -> 8 MiB, 4 MiB page */
+		write_cr4(read_cr4() | 0x10);		/* PSE */
+		write_cr3((uint32_t)(uintptr_t)pd32);
+	}
+	write_cr0(read_cr0() | 0x80000000u);
+	phys[5] = 0x1234abcd;
+	ok = alias[5] == 0x1234abcd && (read_cr0() & 0x80000000u);
+	alias[6] = 0x0badf00d;
+	ok = ok && phys[6] == 0x0badf00d;
+	gprintf("guest: %s paging on, CR0 0x%x CR4 0x%x: alias %s\n", pae ? "PAE" : "32-bit",
+		read_cr0(), read_cr4(), ok ? "ok" : "WRONG");
+	if (!pae) {
+		write_cr0(read_cr0() & ~0x80000000u);
+		ok = ok && !(read_cr0() & 0x80000000u) && phys[6] == 0x0badf00d;
+		gprintf("guest: paging off again, CR0 0x%x\n", read_cr0());
+	}
+	return ok;
+}
 
 static const char *find(const char *s, const char *word)
 {
@@ -70,6 +121,10 @@ int guest_entry(uint32_t magic, const struct mb1_info *mbi)
 
 		gprintf("guest: executing VMXON\n");
 		__asm__ volatile("vmxon %0" ::"m"(region));
+	} else if (find(cmd, "paging32")) {
+		return report("paging 32-bit", paging_check(false)) ? 0 : 1;
+	} else if (find(cmd, "pae")) {
+		return report("paging PAE", paging_check(true)) ? 0 : 1;
 	} else if (find(cmd, "spin")) {
 		gprintf("guest: spinning forever\n");
 		for (;;)

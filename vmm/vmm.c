@@ -268,10 +268,10 @@ static void guest_run(struct guest *g)
 		goto out;
 	}
 	mbi = loader_write_mbi(gmem, g->mem_size, mod->cmdline);
-	kprintf("vmm: guest '%s': %s image 0x%llx-0x%llx, entry 0x%x, memory %s\n", g->name,
-		lr.aout_kludge ? "a.out-kludge" : lr.elf64 ? "ELF64" : "ELF32",
+	kprintf("vmm: guest '%s': %s image 0x%llx-0x%llx, entry 0x%x, memory %s (%llu EPT table pages)\n",
+		g->name, lr.aout_kludge ? "a.out-kludge" : lr.elf64 ? "ELF64" : "ELF32",
 		(unsigned long long)lr.image_lo, (unsigned long long)lr.image_hi, lr.entry,
-		g->mem_mode);
+		g->mem_mode, (unsigned long long)g->ept.table_pages);
 
 	g->vmcs = vmx_alloc_struct();
 	if (!g->vmcs) {
@@ -296,6 +296,9 @@ static void guest_run(struct guest *g)
 		goto out;
 	}
 	guest_flush_tlb(g);
+	/* XCR0 is not part of the VMCS: each guest starts with x87 only. */
+	if (read_cr4() & CR4_OSXSAVE)
+		__asm__ volatile("xsetbv" ::"a"(1), "d"(0), "c"(0));
 
 	g->state = GUEST_RUNNING;
 	g->launched = false;

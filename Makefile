@@ -36,13 +36,13 @@ ARCH_ASM    := arch/x86/isr.asm
 ARCH_SRCS   := arch/x86/cpu.c arch/x86/trap.c arch/x86/paging.c
 DRIVER_SRCS := drivers/serial.c drivers/power.c
 LIB_SRCS    := lib/string.c lib/printf.c lib/panic.c lib/frame.c lib/cmdline.c
-MMU_SRCS    := mmu/ept.c
+MMU_SRCS    := mmu/ept.c mmu/shadow.c
 VMM_SRCS    := vmm/main.c
 
 # Sources that also build hosted (pure logic, no hardware access).
 HOSTED_SRCS := lib/printf.c lib/frame.c lib/cmdline.c boot/bootinfo.c $(MMU_SRCS)
 HOST_TESTS  := printf bootinfo frame cmdline
-MMU_HOST_TESTS := ept
+MMU_HOST_TESTS := ept shadow
 
 KSRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(DRIVER_SRCS) $(LIB_SRCS) $(MMU_SRCS) $(VMM_SRCS)
 KOBJS := $(BOOT_ASM:%.asm=$(BUILD)/k/%.o) $(ARCH_ASM:%.asm=$(BUILD)/k/%.o) \
@@ -94,6 +94,8 @@ host-tests: $(HOST_TEST_BINS)
 # ---- fuzzing and host benchmarks (shadow) ----
 MMU_TEST_LIB := $(BUILD)/host/tests/host/fake_mem.o
 $(BUILD)/host/test_ept: $(MMU_TEST_LIB) $(BUILD)/host/tests/host/ept_ref.o
+SHADOW_TEST_LIB := $(MMU_TEST_LIB) $(BUILD)/host/tests/host/shadow_ref.o
+$(BUILD)/host/test_shadow: $(SHADOW_TEST_LIB)
 
 # ---- test guests (tests/guest) ------------------------------------------------
 GUESTS :=

@@ -263,7 +263,27 @@ static void test_quadrants_2level(void)
 	pt_role.quadrant = 0;
 	CHECK(sp_lookup(&sh, 6, pt_role) != NULL);
 	pt_role.quadrant = 1;
-	CHECK(sp_lookup(&sh, 6, pt_role) != NULL);
+	const struct sp *q1 = sp_lookup(&sh, 6, pt_role);
+	pt_role.quadrant = 0;
+	const struct sp *q0 = sp_lookup(&sh, 6, pt_role);
+	CHECK(q0 && q1 && (q0->spt[0x1a5] & SPTE_P) && (q1->spt[0x1a5] & SPTE_P));
+	/* An emulated write to guest PTE 0x1a5 (first half) drops only the
+	 * quadrant-0 leaf; one to PTE 0x3a5 only the quadrant-1 leaf. */
+	shadow_guest_write(&sh, (6 << 12) + 0x1a5 * 4, 4);
+	CHECK(q0 && q1 && !(q0->spt[0x1a5] & SPTE_P) && (q1->spt[0x1a5] & SPTE_P));
+	shadow_guest_write(&sh, (6 << 12) + 0x3a5 * 4, 4);
+	CHECK(q1 && !(q1->spt[0x1a5] & SPTE_P));
+	/* A write to guest PDE 257 drops the two shadow PDEs (4 MiB = 2 x 2 MiB)
+	 * in quadrant 1 only. */
+	const struct sp *pd1 = sp_of_hpa(((uint64_t *)fake_mem_hpa_ptr(&fm, root))[1] & SPTE_ADDR);
+	CHECK(pd1 && (pd1->spt[2] & SPTE_P) && (pd1->spt[3] & SPTE_P));
+	fake_mem_write32(&fm, (5 << 12) + 1 * 4, (6 << 12) | 0x27);	/* PDE 1, quadrant 0 */
+	CHECK_EQ(guest_access(1 << 22, ACC_U), SHADOW_OK);
+	CHECK(pd0 && (pd0->spt[2] & SPTE_P));
+	shadow_guest_write(&sh, (5 << 12) + 257 * 4, 4);
+	CHECK(pd1 && !(pd1->spt[2] & SPTE_P) && !(pd1->spt[3] & SPTE_P));
+	CHECK(pd0 && (pd0->spt[2] & SPTE_P));
+	check_invariants();
 	teardown();
 }
 
@@ -304,6 +324,19 @@ static void test_hash_roles(void)
 	CHECK(sp_lookup(&sh, 4, r) == NULL);
 	CHECK(a && (a->spt[0] & SPTE_W));
 	CHECK(b && !(b->spt[0] & SPTE_W));
+	/* A walk that disagrees with the shadow's upper entry (the guest's PDE 0
+	 * lost W, e.g. on another vCPU) relinks PDE 0 to the read-only copy. */
+	struct shadow_gwalk w;
+	unsigned perm;
+	CHECK_EQ(gtest_walk(&gt, 0, 0, true, &w, &perm), GW_OK);
+	w.gpte[2] &= ~SPTE_W;
+	w.access &= ~ACC_W;
+	CHECK_EQ(shadow_fault(&sh, 0, &w, 0), SHADOW_OK);
+	const uint64_t *l4 = fake_mem_hpa_ptr(&fm, root);
+	const uint64_t *l3 = fake_mem_hpa_ptr(&fm, l4[0] & SPTE_ADDR);
+	const uint64_t *l2 = fake_mem_hpa_ptr(&fm, l3[0] & SPTE_ADDR);
+	CHECK(b && (l2[0] & SPTE_ADDR) == b->hpa);
+	check_invariants();
 	teardown();
 }
 

@@ -97,6 +97,32 @@ $(BUILD)/host/test_ept: $(MMU_TEST_LIB) $(BUILD)/host/tests/host/ept_ref.o
 SHADOW_TEST_LIB := $(MMU_TEST_LIB) $(BUILD)/host/tests/host/shadow_ref.o
 $(BUILD)/host/test_shadow: $(SHADOW_TEST_LIB)
 
+# libFuzzer: clang -fsanitize=fuzzer,address,undefined over the same sources.
+FUZZCFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DUMBRA_HOSTED -I.
+SHADOW_FUZZ_SRCS := tests/fuzz/fuzz_shadow.c mmu/shadow.c tests/host/fake_mem.c \
+                    tests/host/shadow_ref.c tests/host/host_env.c
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_shadow
+FUZZ_SECONDS ?= 60
+$(BUILD)/fuzz/fuzz_shadow: $(SHADOW_FUZZ_SRCS) $(wildcard mmu/*.h tests/host/*.h)
+	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus_shadow
+	$(CLANG) $(FUZZCFLAGS) -o $@ $(SHADOW_FUZZ_SRCS)
+fuzz-shadow: $(BUILD)/fuzz/fuzz_shadow
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=512 -len_control=20 $(BUILD)/fuzz/corpus_shadow
+
+# Benchmarks: optimised, no sanitizers.
+BENCHCFLAGS := -std=gnu11 -O2 -g $(WARN) -Wno-missing-prototypes -DUMBRA_HOSTED -I.
+SHADOW_BENCH_SRCS := tests/host/bench_shadow.c mmu/shadow.c tests/host/fake_mem.c \
+                     tests/host/shadow_ref.c tests/host/host_env.c
+$(BUILD)/bench/bench_shadow: $(SHADOW_BENCH_SRCS) $(wildcard mmu/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(BENCHCFLAGS) -o $@ $(SHADOW_BENCH_SRCS)
+bench-shadow: $(BUILD)/bench/bench_shadow
+	$<
+fuzz: fuzz-shadow
+bench: bench-shadow
+.PHONY: fuzz-shadow bench-shadow fuzz bench
+
 # ---- test guests (tests/guest) ------------------------------------------------
 GUESTS :=
 

@@ -691,6 +691,11 @@ static union sp_role mode_base_role(const struct shadow_mode *m)
 	union sp_role role = { .word = 0 };
 
 	role.gpte_is_4byte = m->guest_levels == 2;
+	if (m->guest_levels == 0) {
+		/* Paging off: no guest permissions, so no mode bit matters. */
+		role.cr0_wp = 1;
+		return role;
+	}
 	role.cr0_wp = m->cr0_wp;
 	role.smep_andnot_wp = m->cr4_smep && !m->cr0_wp;
 	role.smap_andnot_wp = m->cr4_smap && !m->cr0_wp;

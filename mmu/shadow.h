@@ -12,6 +12,9 @@
  *
  * The VMM runs the guest with the real CR0.WP = 1 (owned by the host) and the
  * guest's CR4.SMEP/SMAP and EFER.NX; a guest CR0.WP = 0 is emulated here.
+ * While the guest has paging off, the real CR4.SMEP and SMAP are 0 (the
+ * identity shadow maps everything user-accessible, as paging-off access
+ * is unrestricted at every CPL).
  * mmu/ never flushes: after a call, shadow_take_flush() says whether the TLB
  * (the guest's VPID or everything) must be flushed before the guest runs. */
 #ifndef UMBRA_MMU_SHADOW_H

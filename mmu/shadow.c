@@ -807,6 +807,8 @@ enum shadow_status shadow_load_root(struct shadow *s, const struct shadow_mode *
 				    const uint64_t pdptes[4], hpa_t *root_hpa)
 {
 	struct shadow_root want = { 0 }, old;
+	struct shadow_mode old_mode = s->mode;
+	union sp_role old_role = s->base_role;
 	int hit = -1;
 
 	if (!mode_is_valid(mode))
@@ -850,8 +852,12 @@ enum shadow_status shadow_load_root(struct shadow *s, const struct shadow_mode *
 		s->stats.root_cache_hits++;
 	} else {
 		enum shadow_status st = root_build(s, &want);
-		if (st != SHADOW_OK)
+		if (st != SHADOW_OK) {
+			/* Keep the current root usable with the mode it was built for. */
+			s->mode = old_mode;
+			s->base_role = old_role;
 			return st;
+		}
 		s->stats.root_cache_misses++;
 	}
 	if (old.sp && old.sp->role.invalid) {
@@ -965,6 +971,10 @@ enum shadow_status shadow_fault(struct shadow *s, gva_t gva, const struct shadow
 	};
 	uint64_t spte;
 
+	/* The walker's verdict and the shadow's reading of the same entries
+	 * must agree, or the leaf would not match what the guest allowed. */
+	if (levels && r.access != w->access)
+		return SHADOW_EINVAL;
 	if (r.write_protected && (fault_access & ACC_W)) {
 		if (sp_try_unsync(s, w->gfn))
 			r.write_protected = false;

@@ -132,8 +132,9 @@ struct shadow_mode {
  *
  * gfn		frame the gva translates to (the 4 KiB frame, also inside a
  *		large page)
- * access	ACC_* allowed by the whole walk (U and W ANDed, X unless NX
- *		anywhere), in the guest's own terms (before CR0.WP etc.)
+ * access	ACC_* allowed by the whole walk (U and W ANDed, X unless XD
+ *		anywhere with EFER.NX), in the guest's own terms (before CR0.WP
+ *		etc.); must agree with gpte[], else SHADOW_EINVAL
  * leaf_level	level of the guest leaf: 1 (4 KiB), 2 (2 or 4 MiB), 3 (1 GiB)
  * dirty	the guest leaf's D bit (after the walker set it for a write)
  * gpte[l]	the guest entry read at level l (leaf_level .. guest levels;

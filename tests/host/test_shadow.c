@@ -727,6 +727,8 @@ static void test_enomem(void)
 /* A PAE root must lie below 4 GiB: with an allocator above it, MMU_BUG. */
 static void test_pae_root_above_4g(void)
 {
+	fprintf(stderr, "(an mmu_bug about a PAE root above 4 GiB is expected next)\n");
+	fflush(stderr);
 	pid_t pid = fork();
 
 	if (pid == 0) {

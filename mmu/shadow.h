@@ -51,7 +51,10 @@
  *			512-1023); level 2: gva bits 31:30 (one GiB each)
  * direct		no guest table behind it: a piece of a guest large page
  *			or guest paging off; gfn is the first frame covered
- * access		direct pages: ACC_* allowed by the whole guest walk
+ * access		ACC_* the guest entries above this table allow (for
+ *			direct pages: the whole walk, large leaf included); the
+ *			shadow's non-leaf entries grant everything, so leaves
+ *			carry access & (the guest leaf's own bits)
  * cr0_wp ...		paging mode bits that change what an SPTE means
  * pae_root		the 4-entry PAE root (never hashed)
  * invalid		zapped while still pinned as a root; freed on unpin */

@@ -405,7 +405,8 @@ gva_t gtest_random_gva(struct gtest *g)
 gpa_t gtest_mutate(struct gtest *g, unsigned *len)
 {
 	unsigned levels = g->mode.guest_levels, esize = levels == 2 ? 4 : 8;
-	gfn_t table = 1 + gtest_rand(g) % (g->next_table - 1);
+	/* No tables at all (a PAE guest without present PDPTEs): edit frame 1. */
+	gfn_t table = g->next_table > 1 ? 1 + gtest_rand(g) % (g->next_table - 1) : 1;
 	unsigned idx = gtest_rand(g) % 16;
 	gpa_t gpa = (table << 12) + idx * esize;
 	uint64_t e = rd(g->fm, gpa, esize);

@@ -38,7 +38,7 @@ ARCH_ASM    := arch/x86/isr.asm
 ARCH_SRCS   := arch/x86/cpu.c arch/x86/trap.c arch/x86/paging.c arch/x86/vmx.c arch/x86/vmx_caps.c
 DRIVER_SRCS := drivers/serial.c drivers/power.c
 LIB_SRCS    := lib/string.c lib/printf.c lib/panic.c lib/frame.c lib/cmdline.c
-MMU_SRCS    := mmu/ept.c mmu/walk.c mmu/rsvd.c mmu/perm.c
+MMU_SRCS    := mmu/walk.c mmu/rsvd.c mmu/perm.c mmu/ept.c mmu/shadow.c
 VMM_SRCS    := vmm/main.c vmm/options.c vmm/vmm.c vmm/vmx_enable.c vmm/vmcs.c vmm/vmcs_check.c vmm/exit.c \
                vmm/loader.c vmm/uart.c
 
@@ -46,7 +46,7 @@ VMM_SRCS    := vmm/main.c vmm/options.c vmm/vmm.c vmm/vmx_enable.c vmm/vmcs.c vm
 HOSTED_SRCS := lib/printf.c lib/frame.c lib/cmdline.c boot/bootinfo.c $(MMU_SRCS) \
                arch/x86/vmx_caps.c vmm/loader.c vmm/uart.c
 HOST_TESTS  := printf bootinfo frame cmdline vmxcaps loader uart
-MMU_HOST_TESTS := ept walk rsvd
+MMU_HOST_TESTS := walk rsvd ept shadow
 
 KSRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(DRIVER_SRCS) $(LIB_SRCS) $(MMU_SRCS) $(VMM_SRCS)
 KOBJS := $(BOOT_ASM:%.asm=$(BUILD)/k/%.o) $(ARCH_ASM:%.asm=$(BUILD)/k/%.o) \
@@ -99,6 +99,34 @@ host-tests: $(HOST_TEST_BINS)
 # ---- fuzzing and host benchmarks (shadow) ----
 MMU_TEST_LIB := $(BUILD)/host/tests/host/fake_mem.o
 $(BUILD)/host/test_ept: $(MMU_TEST_LIB) $(BUILD)/host/tests/host/ept_ref.o
+SHADOW_TEST_LIB := $(MMU_TEST_LIB) $(BUILD)/host/tests/host/shadow_ref.o
+$(BUILD)/host/test_shadow: $(SHADOW_TEST_LIB)
+
+# libFuzzer: clang -fsanitize=fuzzer,address,undefined over the same sources.
+FUZZCFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DUMBRA_HOSTED -I.
+SHADOW_FUZZ_SRCS := tests/fuzz/fuzz_shadow.c mmu/shadow.c tests/host/fake_mem.c \
+                    tests/host/shadow_ref.c tests/host/host_env.c
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_shadow
+FUZZ_SECONDS ?= 60
+$(BUILD)/fuzz/fuzz_shadow: $(SHADOW_FUZZ_SRCS) $(wildcard mmu/*.h tests/host/*.h)
+	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus_shadow
+	$(CLANG) $(FUZZCFLAGS) -o $@ $(SHADOW_FUZZ_SRCS)
+fuzz-shadow: $(BUILD)/fuzz/fuzz_shadow
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=512 -len_control=20 $(BUILD)/fuzz/corpus_shadow
+
+# Benchmarks: optimised, no sanitizers.
+BENCHCFLAGS := -std=gnu11 -O2 -g $(WARN) -Wno-missing-prototypes -DUMBRA_HOSTED -I.
+SHADOW_BENCH_SRCS := tests/host/bench_shadow.c mmu/shadow.c tests/host/fake_mem.c \
+                     tests/host/shadow_ref.c tests/host/host_env.c
+$(BUILD)/bench/bench_shadow: $(SHADOW_BENCH_SRCS) $(wildcard mmu/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(BENCHCFLAGS) -o $@ $(SHADOW_BENCH_SRCS)
+bench-shadow: $(BUILD)/bench/bench_shadow
+	$<
+fuzz: fuzz-shadow
+bench: bench-shadow
+.PHONY: fuzz-shadow bench-shadow fuzz bench
 
 # ---- test guests (tests/guest) ------------------------------------------------
 # 32-bit freestanding Multiboot v1 ELF kernels; each boots natively (QEMU

@@ -96,37 +96,42 @@ $(BUILD)/host/test_%: $(BUILD)/host/tests/host/test_%.o $(HOST_OBJS)
 HOST_TEST_BINS := $(addprefix $(BUILD)/host/test_,$(HOST_TESTS) $(MMU_HOST_TESTS))
 host-tests: $(HOST_TEST_BINS)
 
-# ---- fuzzing and host benchmarks (shadow) ----
+# ---- MMU core: test support, fuzzing, host benchmarks ---------------------------
+# Host tests link their reference models and fake memory (added to $^).
 MMU_TEST_LIB := $(BUILD)/host/tests/host/fake_mem.o
+$(BUILD)/host/test_walk: $(BUILD)/host/tests/host/ref_walk.o
 $(BUILD)/host/test_ept: $(MMU_TEST_LIB) $(BUILD)/host/tests/host/ept_ref.o
-SHADOW_TEST_LIB := $(MMU_TEST_LIB) $(BUILD)/host/tests/host/shadow_ref.o
-$(BUILD)/host/test_shadow: $(SHADOW_TEST_LIB)
+$(BUILD)/host/test_shadow: $(MMU_TEST_LIB) $(BUILD)/host/tests/host/shadow_ref.o
 
-# libFuzzer: clang -fsanitize=fuzzer,address,undefined over the same sources.
-FUZZCFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fno-omit-frame-pointer \
+# libFuzzer targets (clang 14, libclang-rt-14-dev): each checks the MMU core
+# against an independent reference. `make test` runs each for FUZZ_SECONDS
+# (scripts/test.sh, default 20); `make fuzz` runs them for FUZZ_TIME each.
+FUZZCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes -fno-omit-frame-pointer \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DUMBRA_HOSTED -I.
-SHADOW_FUZZ_SRCS := tests/fuzz/fuzz_shadow.c mmu/shadow.c tests/host/fake_mem.c \
+FUZZ_SRCS_walk := tests/fuzz/fuzz_walk.c tests/host/ref_walk.c tests/host/host_env.c $(MMU_SRCS)
+FUZZ_SRCS_shadow := tests/fuzz/fuzz_shadow.c mmu/shadow.c tests/host/fake_mem.c \
                     tests/host/shadow_ref.c tests/host/host_env.c
-FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_shadow
-FUZZ_SECONDS ?= 60
-$(BUILD)/fuzz/fuzz_shadow: $(SHADOW_FUZZ_SRCS) $(wildcard mmu/*.h tests/host/*.h)
-	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus_shadow
-	$(CLANG) $(FUZZCFLAGS) -o $@ $(SHADOW_FUZZ_SRCS)
-fuzz-shadow: $(BUILD)/fuzz/fuzz_shadow
-	$< -max_total_time=$(FUZZ_SECONDS) -max_len=512 -len_control=20 $(BUILD)/fuzz/corpus_shadow
-
-# Benchmarks: optimised, no sanitizers.
-BENCHCFLAGS := -std=gnu11 -O2 -g $(WARN) -Wno-missing-prototypes -DUMBRA_HOSTED -I.
-SHADOW_BENCH_SRCS := tests/host/bench_shadow.c mmu/shadow.c tests/host/fake_mem.c \
-                     tests/host/shadow_ref.c tests/host/host_env.c
-$(BUILD)/bench/bench_shadow: $(SHADOW_BENCH_SRCS) $(wildcard mmu/*.h tests/host/*.h)
+FUZZ_TARGETS := $(BUILD)/fuzz/fuzz_walk $(BUILD)/fuzz/fuzz_shadow
+FUZZ_TIME ?= 600
+$(BUILD)/fuzz/fuzz_%: $$(FUZZ_SRCS_%) $(wildcard mmu/*.h tests/host/*.h)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(BENCHCFLAGS) -o $@ $(SHADOW_BENCH_SRCS)
-bench-shadow: $(BUILD)/bench/bench_shadow
-	$<
-fuzz: fuzz-shadow
-bench: bench-shadow
-.PHONY: fuzz-shadow bench-shadow fuzz bench
+	$(CLANG) $(FUZZCFLAGS) -o $@ $(FUZZ_SRCS_$*)
+fuzz: $(FUZZ_TARGETS)
+	for f in $(FUZZ_TARGETS); do mkdir -p $$f.corpus && \
+		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$f.corpus || exit 1; done
+
+# Host micro-benchmarks: optimised, no sanitizers.
+BENCHCFLAGS := -std=gnu11 -O2 -g $(WARN) -Wno-missing-prototypes -DUMBRA_HOSTED -I.
+BENCH_SRCS_walk := tests/host/bench_walk.c tests/host/host_env.c $(MMU_SRCS)
+BENCH_SRCS_shadow := tests/host/bench_shadow.c mmu/shadow.c tests/host/fake_mem.c \
+                     tests/host/shadow_ref.c tests/host/host_env.c
+HOST_BENCHES := $(BUILD)/bench/bench_walk $(BUILD)/bench/bench_shadow
+$(BUILD)/bench/bench_%: $$(BENCH_SRCS_%) $(wildcard mmu/*.h tests/host/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(BENCHCFLAGS) -o $@ $(BENCH_SRCS_$*)
+bench-host: $(HOST_BENCHES)
+	for b in $(HOST_BENCHES); do $$b || exit 1; done
+.PHONY: fuzz bench-host
 
 # ---- test guests (tests/guest) ------------------------------------------------
 # 32-bit freestanding Multiboot v1 ELF kernels; each boots natively (QEMU
@@ -205,31 +210,6 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 .SECONDARY:
 
-# ---- fuzzing and host benchmarks (walker) ------------------------------------
-# The walker tests link the reference model (added to the test_% rule's $^).
-$(BUILD)/host/test_walk: $(BUILD)/host/tests/host/ref_walk.o
-# libFuzzer target: walker against the reference model (clang 14 with
-# libclang-rt-14-dev). A bounded run: make fuzz-walk FUZZ_TIME=20
-FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_walk
-FUZZ_TIME ?= 20
-FUZZCFLAGS := -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes -fno-omit-frame-pointer \
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DUMBRA_HOSTED -I.
-FUZZ_WALK_SRCS := tests/fuzz/fuzz_walk.c tests/host/ref_walk.c tests/host/host_env.c $(MMU_SRCS)
-
-$(BUILD)/fuzz/fuzz_walk: $(FUZZ_WALK_SRCS) $(wildcard mmu/*.h tests/host/*.h)
-	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-walk
-	$(CLANG) $(FUZZCFLAGS) $(FUZZ_WALK_SRCS) -o $@
-
-fuzz-walk: $(BUILD)/fuzz/fuzz_walk
-	$(BUILD)/fuzz/fuzz_walk -max_total_time=$(FUZZ_TIME) -max_len=4096 $(BUILD)/fuzz/corpus-walk
-
-# Walks per second per paging mode (plain -O2, no sanitizers).
-BENCH_WALK_SRCS := tests/host/bench_walk.c tests/host/host_env.c $(MMU_SRCS)
-$(BUILD)/host/bench_walk: $(BENCH_WALK_SRCS) $(wildcard mmu/*.h tests/host/*.h)
-	@mkdir -p $(dir $@)
-	$(HOSTCC) -std=gnu11 -O2 -g $(WARN) -Wno-missing-prototypes -DUMBRA_HOSTED -I. $(BENCH_WALK_SRCS) -o $@
-
-.PHONY: fuzz-walk
 
 # ---- aggregate targets (after every section has added to the lists) ----------
 fuzz-targets: $(FUZZ_TARGETS)

@@ -89,11 +89,11 @@ for t in "$BUILD"/host/test_*; do
 	fi
 done
 
-fuzzers=$(ls "$BUILD"/fuzz/fuzz_* 2>/dev/null | grep -v '\.' || true)
+fuzzers=$(ls -d "$BUILD"/fuzz/fuzz_* 2>/dev/null | grep -v '\.' || true)
 if [ -n "$fuzzers" ]; then
 	echo "== fuzzing (${FUZZ_SECONDS:-20}s per target)"
 	for f in $fuzzers; do
-		corpus=$BUILD/fuzz/corpus-$(basename "$f")
+		corpus=$f.corpus
 		mkdir -p "$corpus"
 		if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -seed=1 -print_final_stats=1 "$corpus" \
 			>"$f.log" 2>&1; then

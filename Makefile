@@ -52,6 +52,13 @@ KSRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(DRIVER_SRCS) $(LIB_SRCS) $(MMU_SRCS) $(VMM_
 KOBJS := $(BOOT_ASM:%.asm=$(BUILD)/k/%.o) $(ARCH_ASM:%.asm=$(BUILD)/k/%.o) \
          $(KSRCS:%.c=$(BUILD)/k/%.o)
 
+# The ISO that `make` builds and `make run` boots: Umbra's command line and
+# its guest modules, as pairs of file and the guest's command line.
+CMDLINE ?= log=info
+MODULES ?= $(BUILD)/guests/basic.elf "started by make run" \
+           $(BUILD)/guests/wild.elf paging32 $(BUILD)/guests/wild.elf pae
+MODULE_FILES = $(filter $(BUILD)/guests/%,$(MODULES))
+
 all: $(BUILD)/umbra.iso
 
 $(BUILD)/k/%.o: %.c
@@ -78,7 +85,12 @@ $(BUILD)/umbra.elf: $(KOBJS) linker.ld
 	$(LD) $(KLDFLAGS) -o $@ $(KOBJS)
 	objdump -d -S $@ > $(BUILD)/umbra.lst 2>/dev/null || true
 
-$(BUILD)/umbra.iso: $(BUILD)/umbra.elf iso/grub.cfg scripts/mkiso.sh scripts/deps.sh
+# The ISO is rebuilt when its command line or module list changes.
+$(BUILD)/iso.cfg: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CMDLINE) | $(MODULES)' | cmp -s - $@ || echo '$(CMDLINE) | $(MODULES)' > $@
+$(BUILD)/umbra.iso: $(BUILD)/umbra.elf iso/grub.cfg scripts/mkiso.sh scripts/deps.sh $(BUILD)/iso.cfg \
+		$(MODULE_FILES)
 	bash scripts/deps.sh build
 	bash scripts/mkiso.sh $@ $(BUILD)/umbra.elf "$(CMDLINE)" $(MODULES)
 
@@ -190,9 +202,6 @@ all: guests
 .PHONY: guests
 
 # ---- top-level commands ---------------------------------------------------------
-# The ISO that `make run` boots: Umbra's command line and its guest modules.
-CMDLINE ?= log=info
-MODULES ?=
 EMU ?= auto
 run: $(BUILD)/umbra.iso
 	bash scripts/deps.sh run
@@ -206,7 +215,7 @@ test:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all run test clean host-tests
+.PHONY: all run test clean host-tests FORCE
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 .SECONDARY:
 

@@ -40,7 +40,7 @@ DRIVER_SRCS := drivers/serial.c drivers/power.c
 LIB_SRCS    := lib/string.c lib/printf.c lib/panic.c lib/frame.c lib/cmdline.c
 MMU_SRCS    := mmu/walk.c mmu/rsvd.c mmu/perm.c mmu/ept.c mmu/shadow.c
 VMM_SRCS    := vmm/main.c vmm/options.c vmm/vmm.c vmm/vmx_enable.c vmm/vmcs.c vmm/vmcs_check.c vmm/exit.c \
-               vmm/loader.c vmm/uart.c
+               vmm/loader.c vmm/uart.c vmm/shadow_mmu.c
 
 # Sources that also build hosted (pure logic, no hardware access).
 HOSTED_SRCS := lib/printf.c lib/frame.c lib/cmdline.c boot/bootinfo.c $(MMU_SRCS) \

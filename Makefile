@@ -136,7 +136,7 @@ bench-host: $(HOST_BENCHES)
 # ---- test guests (tests/guest) ------------------------------------------------
 # 32-bit freestanding Multiboot v1 ELF kernels; each boots natively (QEMU
 # -kernel, GRUB `multiboot`) and as an Umbra guest (a GRUB module).
-GUESTS      := basic wild
+GUESTS      := basic wild pool
 GUEST_CC    := $(CC) -m32
 GUEST_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
                -mno-sse -mno-mmx -mno-80387 -fno-asynchronous-unwind-tables \
@@ -144,6 +144,7 @@ GUEST_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -fno-sta
 GUEST_LIB   := tests/guest/lib/entry.S tests/guest/lib/glib.c
 GUEST_SRCS_basic := tests/guest/basic.c tests/guest/basic_lm.S
 GUEST_SRCS_wild := tests/guest/wild.c
+GUEST_SRCS_pool := tests/guest/pool.c
 GUEST_ELFS  := $(GUESTS:%=$(BUILD)/guests/%.elf)
 
 $(BUILD)/g/%.o: %.c

@@ -639,6 +639,10 @@ static void handle_exception(struct guest *g)
 		kprintf("vmm: guest '%s': NMI while in guest; ignored\n", g->name);
 		return;
 	}
+	if (vector == 1 && g->shadow && g->step.active && !vmx_cfg.mtf) {
+		smmu_step_done(g);
+		return;
+	}
 	if (vector == VECTOR_PF && g->shadow && type == INTR_TYPE_HW_EXCEPTION) {
 		smmu_page_fault(g);
 		return;
@@ -762,7 +766,7 @@ bool exit_handle(struct guest *g)
 			guest_stop(g, "MTF exit without shadow paging");
 			break;
 		}
-		smmu_mtf(g);
+		smmu_step_done(g);
 		break;
 	case EXIT_EPT_VIOLATION:
 		handle_ept_violation(g, qual);

@@ -65,13 +65,14 @@ struct guest {
 	struct gwalk_mode gm;
 	uint64_t pdptes[4];
 	unsigned root_levels;		/* deepest shadow root used: 3 (PAE) or 4 */
-	/* Writes to write-protected guest tables single-stepped with MTF. */
+	/* Writes to write-protected guest tables, single-stepped (MTF or TF). */
 	struct {
 		bool active;
 		unsigned n;
 		gva_t gva[4];
 		gpa_t gpa[4];
 		hpa_t snap[4];		/* frame copies before the step */
+		bool guest_tf;		/* TF stepping: the guest's own RFLAGS.TF */
 	} step;
 	hpa_t msr_area;			/* EFER via MSR-load areas (no EFER controls) */
 	uint64_t cr2;			/* written to the real CR2 before entry */
@@ -80,7 +81,7 @@ struct guest {
 	uint32_t last_pf_pfec;
 	unsigned same_pf;
 	uint64_t sh_frames, sh_frames_peak;	/* frames held by the shadow */
-	uint64_t sh_mtf_steps, sh_zapped_writes, sh_guest_pf, sh_reinjected;
+	uint64_t sh_steps, sh_zapped_writes, sh_guest_pf, sh_reinjected;
 
 	struct uart uart;
 	uint64_t exits[EXIT_REASON_COUNT];
@@ -117,7 +118,7 @@ enum smmu_cr_status smmu_set_paging(struct guest *g, uint64_t cr0, uint64_t cr4,
 				    uint64_t cr3, bool pdpte_load) __must_check;
 void smmu_page_fault(struct guest *g);
 void smmu_invlpg(struct guest *g, gva_t gva);
-void smmu_mtf(struct guest *g);
+void smmu_step_done(struct guest *g);
 void smmu_before_entry(struct guest *g);
 void smmu_release(struct guest *g);
 

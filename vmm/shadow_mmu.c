@@ -39,7 +39,9 @@
 #include "vmm/guest.h"
 #include "vmm/options.h"
 
+#define VECTOR_DB	1
 #define VECTOR_DF	8
+#define DR6_BS		BIT(14)
 #define VECTOR_PF	14
 
 /* Shadow tables, the PAE root (loaded through a 32-bit CR3) and the
@@ -87,22 +89,24 @@ static void step_free(struct guest *g)
 void smmu_release(struct guest *g)
 {
 	struct shadow_stats st = g->sh.stats;
+
 	step_free(g);
 	shadow_destroy(&g->sh);
 	if (g->msr_area)
 		frame_free(g->msr_area);
 	g->msr_area = 0;
 	long long leaked = (long long)g->sh_frames;
+
 	kprintf("shadow: guest '%s': %llu faults (%llu guest #PF, %llu re-injected), %llu pages in "
 		"use of %llu allocated, %llu zapped (%llu by LRU), root cache %llu hits %llu misses, "
-		"peak %llu frames, %llu unsync, %llu syncs, %llu MTF steps, %llu emulated writes, %llu unshadowed "
-		"writes; leaked %lld\n", g->name, (unsigned long long)st.faults,
+		"peak %llu frames, %llu unsync, %llu syncs, %llu single-steps (%s), %llu emulated writes, "
+		"%llu unshadowed writes; leaked %lld\n", g->name, (unsigned long long)st.faults,
 		(unsigned long long)g->sh_guest_pf, (unsigned long long)g->sh_reinjected,
 		(unsigned long long)st.pages, (unsigned long long)st.pages_allocated,
 		(unsigned long long)st.pages_zapped, (unsigned long long)st.lru_zaps,
 		(unsigned long long)st.root_cache_hits, (unsigned long long)st.root_cache_misses,
 		(unsigned long long)g->sh_frames_peak, (unsigned long long)st.unsync_pages, (unsigned long long)st.syncs,
-		(unsigned long long)g->sh_mtf_steps, (unsigned long long)st.emulated_writes,
+		(unsigned long long)g->sh_steps, vmx_cfg.mtf ? "MTF" : "TF", (unsigned long long)st.emulated_writes,
 		(unsigned long long)g->sh_zapped_writes, leaked);
 }
 
@@ -341,17 +345,27 @@ static void reinject(struct guest *g, uint64_t idt)
 
 /* A write the shadow cannot allow (a frame holding upper-level guest
  * tables, or a CR0.WP = 0 write it cannot express): let the CPU do it.
- * Snapshot the frame, unprotect the one leaf, set the monitor trap flag
- * (SDM Vol. 3C 26.5.2: a VM exit after the next instruction) and resume;
- * smmu_mtf() re-protects and diffs. Without MTF, or when the leaf is gone,
- * unshadow the frame (shadow_zap_gfn) and let the write run: always
- * correct, the tables are rebuilt on the next faults. */
+ * Snapshot the frame, unprotect the one leaf and single-step the guest:
+ *  - with the monitor trap flag (SDM Vol. 3C 26.5.2: a VM exit after the
+ *    next instruction) when the CPU has it;
+ *  - else with the guest's RFLAGS.TF and #DB exiting (SDM Vol. 3A 18.3.1.4:
+ *    a single-step trap after the instruction; the #DB exits instead of
+ *    being delivered, so the guest sees neither TF nor the trap). Bochs
+ *    offers no MTF, so this is the path the emulator tests take. Not used
+ *    while STI/MOV-SS blocking is in effect (27.3.1.5 ties TF to the
+ *    pending-debug BS bit then).
+ * smmu_step_done() re-protects and diffs. Both are exact for any
+ * instruction that writes (MOV, XCHG, CMPXCHG, CMPXCHG8B, locked RMW,
+ * STOS, MOVS ...) without decoding it. When neither works, unshadow the
+ * frame (shadow_zap_gfn) and let the write run. */
 static void write_step(struct guest *g, gva_t gva, gpa_t gpa, unsigned fault_access)
 {
 	unsigned i = g->step.n;
 	void *frame = guest_gpa_ptr(g, gpa & PAGE_MASK, PAGE_SIZE);
+	bool blocked = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+	bool can_step = vmx_cfg.mtf || g->step.active || !blocked;
 
-	if (vmx_cfg.mtf && frame && i < ARRAY_SIZE(g->step.gva)) {
+	if (can_step && frame && i < ARRAY_SIZE(g->step.gva)) {
 		if (!g->step.snap[i])
 			g->step.snap[i] = frame_alloc();
 		if (g->step.snap[i] && shadow_unprotect(&g->sh, gva, fault_access)) {
@@ -359,9 +373,19 @@ static void write_step(struct guest *g, gva_t gva, gpa_t gpa, unsigned fault_acc
 			g->step.gva[i] = gva;
 			g->step.gpa[i] = gpa & PAGE_MASK;
 			g->step.n++;
-			if (!g->step.active)
-				vmcs_write(VMCS_PROC_CTLS, vmcs_read(VMCS_PROC_CTLS) | CPU_MTF);
+			if (g->step.active)
+				return;
 			g->step.active = true;
+			if (vmx_cfg.mtf) {
+				vmcs_write(VMCS_PROC_CTLS, vmcs_read(VMCS_PROC_CTLS) | CPU_MTF);
+			} else {
+				uint64_t fl = vmcs_read(VMCS_GUEST_RFLAGS);
+
+				g->step.guest_tf = fl & RFLAGS_TF;
+				vmcs_write(VMCS_GUEST_RFLAGS, fl | RFLAGS_TF);
+				vmcs_write(VMCS_EXCEPTION_BITMAP,
+					   vmcs_read(VMCS_EXCEPTION_BITMAP) | BIT(VECTOR_DB));
+			}
 			return;
 		}
 	}
@@ -371,15 +395,26 @@ static void write_step(struct guest *g, gva_t gva, gpa_t gpa, unsigned fault_acc
 		(void)load_root(g);
 }
 
-/* The monitor-trap-flag exit after a single-stepped write: restore the
- * protection, then tell the shadow which guest entries changed (8-byte
- * granules; shadow_guest_write() maps them onto 4-byte tables too). */
-void smmu_mtf(struct guest *g)
+/* The exit after a single-stepped write (MTF, or the #DB of the TF trap):
+ * restore the protection, then tell the shadow which guest entries changed
+ * (8-byte granules; shadow_guest_write() maps them onto 4-byte tables).
+ * A guest that had TF set itself gets its single-step #DB (DR6.BS). */
+void smmu_step_done(struct guest *g)
 {
-	vmcs_write(VMCS_PROC_CTLS, vmcs_read(VMCS_PROC_CTLS) & ~(uint64_t)CPU_MTF);
+	if (vmx_cfg.mtf) {
+		vmcs_write(VMCS_PROC_CTLS, vmcs_read(VMCS_PROC_CTLS) & ~(uint64_t)CPU_MTF);
+	} else {
+		vmcs_write(VMCS_EXCEPTION_BITMAP, vmcs_read(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));
+		if (!g->step.guest_tf)
+			vmcs_write(VMCS_GUEST_RFLAGS, vmcs_read(VMCS_GUEST_RFLAGS) & ~(uint64_t)RFLAGS_TF);
+		else {
+			write_dr6(read_dr6() | DR6_BS);
+			exit_inject_exception(VECTOR_DB, false, 0);
+		}
+	}
 	if (!g->step.active)
 		return;
-	g->sh_mtf_steps++;
+	g->sh_steps++;
 	for (unsigned i = 0; i < g->step.n; i++)
 		shadow_reprotect(&g->sh, g->step.gva[i]);
 	for (unsigned i = 0; i < g->step.n; i++) {

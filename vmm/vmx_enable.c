@@ -104,8 +104,9 @@ bool vmx_enable(char *err, size_t errlen)
 		vmx_cfg.vmcs_size,
 		((m.basic & VMX_BASIC_MEMTYPE_MASK) >> VMX_BASIC_MEMTYPE_SHIFT) == VMX_MEMTYPE_WB ? "WB" : "UC",
 		vmx_cfg.true_ctls ? ", TRUE_* control MSRs" : "");
-	kprintf("vmx: controls pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x\n",
-		vmx_cfg.pin, vmx_cfg.proc, vmx_cfg.proc2, vmx_cfg.exit, vmx_cfg.entry);
+	kprintf("vmx: controls pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x "
+		"(proc allowed-1 0x%08x)\n", vmx_cfg.pin, vmx_cfg.proc, vmx_cfg.proc2, vmx_cfg.exit,
+		vmx_cfg.entry, vmx_cfg.proc_allowed1);
 	kprintf("vmx: EPT/VPID capabilities 0x%llx, CR0 fixed 0x%llx/0x%llx, CR4 fixed 0x%llx/0x%llx\n",
 		(unsigned long long)m.ept_vpid_cap, (unsigned long long)m.cr0_fixed0,
 		(unsigned long long)m.cr0_fixed1, (unsigned long long)m.cr4_fixed0,

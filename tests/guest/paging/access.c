@@ -86,21 +86,6 @@ static void chain_build(const struct shape *s, struct chain *c)
 	}
 }
 
-static void ent_write(uint32_t slot, uint64_t v)
-{
-	if (mode.wide)
-		*(volatile uint64_t *)(uintptr_t)slot = v;
-	else
-		*(volatile uint32_t *)(uintptr_t)slot = (uint32_t)v;
-}
-
-static uint64_t ent_read(uint32_t slot)
-{
-	if (mode.wide)
-		return *(volatile uint64_t *)(uintptr_t)slot;
-	return *(volatile uint32_t *)(uintptr_t)slot;
-}
-
 static void record(uint32_t vector, uint32_t err, uint64_t cr2_off, uint32_t value, uint32_t ad)
 {
 	struct tally *t[2] = { &block, &total };
@@ -134,7 +119,7 @@ static void print_case(const struct chain *c, const uint64_t *bits, unsigned env
 static uint32_t chain_write(const struct chain *c, const uint64_t *bits)
 {
 	for (unsigned i = 0; i < c->n; i++)
-		ent_write(c->slot[i], c->target[i] | bits[i]);
+		slot_set(c->slot[i], c->target[i] | bits[i]);
 	if (mode.kind == MODE_PAE && (c->target[0] | bits[0]) != pdpte_loaded) {
 		uint32_t v = run_probe(PROBE_LOAD_CR3, 0, 0, root_table);
 
@@ -162,7 +147,7 @@ static void run_case(const struct chain *c, const uint64_t *bits, unsigned env)
 		chain_write(c, bits);
 		v = run_probe(accesses[a].kind, c->la, accesses[a].flags | PROBE_INVLPG, tag_word(0));
 		for (unsigned i = 0; i < c->n; i++) {
-			uint64_t e = ent_read(c->slot[i]);
+			uint64_t e = slot_get(c->slot[i]);
 
 			if (v == VEC_DONE)
 				ad |= (uint32_t)((e >> 5) & 3) << (2 * i);
@@ -369,7 +354,7 @@ void suite_access(void)
 		for (unsigned i = 0; i < c.n; i++)
 			block_level(&shapes[k], &c, i);
 		block_extra(&shapes[k], &c);
-		ent_write(c.slot[0], 0);
+		slot_set(c.slot[0], 0);
 		if (mode.kind == MODE_PAE) {
 			run_probe(PROBE_LOAD_CR3, 0, 0, root_table);
 			pdpte_loaded = 0;

@@ -15,6 +15,8 @@
 #define PROBE_INVLPG	0x4
 #define PROBE_WIDE	0x8
 #define PROBE_LOAD_CR3	3
+#define PROBE_LOAD_CR0	4
+#define PROBE_LOAD_CR4	5
 #define EFLAGS_AC	0x40000
 
 	.data
@@ -58,6 +60,10 @@ probe_run:
 	xor %edx, %edx
 	cmp $PROBE_LOAD_CR3, %ebx
 	je 5f
+	cmp $PROBE_LOAD_CR0, %ebx
+	je 6f
+	cmp $PROBE_LOAD_CR4, %ebx
+	je 7f
 	test $PROBE_WIDE, %edi
 	jz 1f
 	ljmp $SEL_KCODE64, $probe64
@@ -93,6 +99,10 @@ kfetch32:
 	mov %bp, %es
 	iret
 5:	mov %ecx, %cr3			/* PAE: may #GP on bad PDPTEs (SDM 4.4.1) */
+	int $0x80
+6:	mov %ecx, %cr0
+	int $0x80
+7:	mov %ecx, %cr4
 	int $0x80
 
 	.globl probe_resume

@@ -204,6 +204,21 @@ void ent_set(uint32_t table, unsigned index, uint64_t v)
 		((volatile uint32_t *)(uintptr_t)table)[index] = (uint32_t)v;
 }
 
+void slot_set(uint32_t slot, uint64_t v)
+{
+	if (mode.wide)
+		*(volatile uint64_t *)(uintptr_t)slot = v;
+	else
+		*(volatile uint32_t *)(uintptr_t)slot = (uint32_t)v;
+}
+
+uint64_t slot_get(uint32_t slot)
+{
+	if (mode.wide)
+		return *(volatile uint64_t *)(uintptr_t)slot;
+	return *(volatile uint32_t *)(uintptr_t)slot;
+}
+
 /* Index bits of a linear address (SDM Vol. 3A figures 4-2, 4-5, 4-8). */
 unsigned ent_index(uint64_t la, unsigned level)
 {

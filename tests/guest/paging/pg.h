@@ -25,6 +25,7 @@
 #define CR0_WP		(1u << 16)
 #define CR0_PG		(1u << 31)
 #define CR4_PSE		(1u << 4)
+#define CR4_PGE		(1u << 7)
 #define CR4_PAE		(1u << 5)
 #define CR4_SMEP	(1u << 20)
 #define CR4_SMAP	(1u << 21)
@@ -63,7 +64,7 @@
 #define TEST_BASE64	0x0000008000000000ull
 #define TAG_OFFSET	0x800u	/* where in a tagged frame accesses land */
 
-enum probe_kind { PROBE_READ, PROBE_WRITE, PROBE_FETCH, PROBE_LOAD_CR3 };
+enum probe_kind { PROBE_READ, PROBE_WRITE, PROBE_FETCH, PROBE_LOAD_CR3, PROBE_LOAD_CR0, PROBE_LOAD_CR4 };
 #define PROBE_USER	0x1u	/* perform the access at CPL 3 */
 #define PROBE_AC	0x2u	/* with EFLAGS.AC = 1 (supervisor only) */
 #define PROBE_INVLPG	0x4u	/* INVLPG the address first */
@@ -115,6 +116,16 @@ static inline uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4,
 static inline void write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
 static inline void write_cr3(uint32_t v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
 static inline void write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
+static inline void reload_cr3(void) { write_cr3(read_cr3()); }
+/* Table clears and copies the way kernels do them (REP STOSD / MOVSD). */
+static inline void rep_stosd(uint32_t dst, uint32_t v, uint32_t dwords)
+{
+	__asm__ volatile("rep stosl" : "+D"(dst), "+c"(dwords) : "a"(v) : "memory");
+}
+static inline void rep_movsd(uint32_t dst, uint32_t src, uint32_t dwords)
+{
+	__asm__ volatile("rep movsl" : "+D"(dst), "+S"(src), "+c"(dwords) : : "memory");
+}
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
@@ -126,6 +137,9 @@ uint32_t pool_mark(void);
 void pool_release(uint32_t mark);
 uint64_t ent_get(uint32_t table, unsigned index);
 void ent_set(uint32_t table, unsigned index, uint64_t v);
+/* The entry at physical address slot (tables are identity mapped). */
+void slot_set(uint32_t slot, uint64_t v);
+uint64_t slot_get(uint32_t slot);
 unsigned ent_index(uint64_t la, unsigned level);	/* level 0 = PT */
 uint64_t ent_addr_mask(void);
 bool ent_is_leaf(uint64_t e, unsigned level);

@@ -17,6 +17,7 @@
 #define PROBE_LOAD_CR3	3
 #define PROBE_LOAD_CR0	4
 #define PROBE_LOAD_CR4	5
+#define PROBE_NONE	6
 #define EFLAGS_AC	0x40000
 
 	.data
@@ -70,7 +71,10 @@ probe_run:
 1:	test $PROBE_INVLPG, %edi
 	jz 2f
 	invlpg (%eax)
-2:	test $PROBE_USER, %edi
+2:	cmp $PROBE_NONE, %ebx
+	jne 8f
+	int $0x80
+8:	test $PROBE_USER, %edi
 	jnz 4f
 	test $PROBE_AC, %edi
 	jz 3f
@@ -126,7 +130,10 @@ probe64:
 	test $PROBE_INVLPG, %edi
 	jz 1f
 	invlpg (%rax)
-1:	test $PROBE_USER, %edi
+1:	cmp $PROBE_NONE, %ebx
+	jne 8f
+	int $0x80
+8:	test $PROBE_USER, %edi
 	jnz 4f
 	test $PROBE_AC, %edi
 	jz 3f

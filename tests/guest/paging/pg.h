@@ -64,7 +64,11 @@
 #define TEST_BASE64	0x0000008000000000ull
 #define TAG_OFFSET	0x800u	/* where in a tagged frame accesses land */
 
-enum probe_kind { PROBE_READ, PROBE_WRITE, PROBE_FETCH, PROBE_LOAD_CR3, PROBE_LOAD_CR0, PROBE_LOAD_CR4 };
+enum probe_kind {
+	PROBE_READ, PROBE_WRITE, PROBE_FETCH,
+	PROBE_LOAD_CR3, PROBE_LOAD_CR0, PROBE_LOAD_CR4,	/* value = new register */
+	PROBE_NONE,					/* only the INVLPG */
+};
 #define PROBE_USER	0x1u	/* perform the access at CPL 3 */
 #define PROBE_AC	0x2u	/* with EFLAGS.AC = 1 (supervisor only) */
 #define PROBE_INVLPG	0x4u	/* INVLPG the address first */

@@ -40,7 +40,7 @@ static void sc_skip(const char *name, const char *why)
 /* One step: the outcome (vector, #PF error code, word read) must match. */
 static void sc_check(uint32_t vec, uint32_t err, uint32_t val)
 {
-	uint32_t got_err = vec == VEC_DONE ? 0 : probe_err, got_val = probe_value;
+	uint32_t got_err = probe_vector == VEC_DONE ? 0 : probe_err, got_val = probe_value;
 
 	sc.step++;
 	if (sc.fail_step || (probe_vector == vec && got_err == err && got_val == val))

@@ -9,8 +9,8 @@ set -euo pipefail
 if [ "${1:-}" = --native ]; then
 	[ $# -eq 4 ] || { echo "usage: $0 --native OUT.iso GUEST.elf CMDLINE" >&2; exit 2; }
 	out=$2
-	stage=$(mktemp -d)
-	trap 'rm -rf "$stage"' EXIT
+	stage=$(mktemp -d) log=$(mktemp)
+	trap 'rm -rf "$stage" "$log"' EXIT
 	mkdir -p "$stage/boot/grub"
 	name=$(basename "$3")
 	cp "$3" "$stage/boot/$name"
@@ -26,8 +26,7 @@ menuentry "native" {
 }
 EOC
 	mkdir -p "$(dirname "$out")"
-	grub-mkrescue -o "$out" "$stage" >"$stage/mkrescue.log" 2>&1 || {
-		cat "$stage/mkrescue.log" >&2; exit 1; }
+	grub-mkrescue -o "$out" "$stage" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 	exit 0
 fi
 [ $# -ge 3 ] && [ $((($# - 3) % 2)) -eq 0 ] || {
@@ -35,8 +34,8 @@ fi
 out=$1 kernel=$2 cmdline=$3
 shift 3
 root=$(dirname "$0")/..
-stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
+stage=$(mktemp -d) log=$(mktemp)
+trap 'rm -rf "$stage" "$log"' EXIT
 mkdir -p "$stage/boot/grub" "$stage/boot/mods"
 cp "$kernel" "$stage/boot/umbra.elf"
 modules=""
@@ -53,5 +52,6 @@ CMDLINE="$cmdline" MODULES="$modules" awk '{
 	if ($0 ~ /@MODULES@/) { printf "%s", ENVIRON["MODULES"]; next }
 	print }' "$root/iso/grub.cfg" > "$stage/boot/grub/grub.cfg"
 mkdir -p "$(dirname "$out")"
-grub-mkrescue -o "$out" "$stage" >"$stage/mkrescue.log" 2>&1 || {
-	cat "$stage/mkrescue.log" >&2; exit 1; }
+# The log stays outside the tree being packed: xorriso fails ("MISHAP")
+# when a file changes while it is added.
+grub-mkrescue -o "$out" "$stage" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }

@@ -11,6 +11,7 @@
 #   UMBRA_MODES  memory modes to test, default "ept" (see umbra_cmdline)
 #   JOBS         emulators run in parallel, default 2
 #   TIMEOUT      seconds per emulator run, default 300
+#   CONFORMANCE_OUT  work directory, default build/conformance
 # Without --full: a small set (every mode x suite, one seed, Skylake-X);
 # --full: more seeds and CPU models. Ends with "conformance: N passed,
 # N failed" (one per case, CPU model and Umbra mode) and exits non-zero on
@@ -22,7 +23,7 @@ UMBRA_MODES=${UMBRA_MODES:-ept}
 JOBS=${JOBS:-2}
 TIMEOUT=${TIMEOUT:-300}
 GUEST=$BUILD/guests/paging.elf
-OUT=$BUILD/conformance
+OUT=${CONFORMANCE_OUT:-$BUILD/conformance}
 
 # Umbra's command line for each memory mode.
 umbra_cmdline() {
@@ -52,7 +53,7 @@ while [ $# -gt 0 ]; do
 	--full) full=1; shift ;;
 	--cases) CASES=$2; shift 2 ;;
 	--cpus) CPUS=$2; shift 2 ;;
-	*) sed -n '2,19p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,20p' "$0" >&2; exit 2 ;;
 	esac
 done
 if [ -z "$CASES" ]; then
@@ -70,13 +71,9 @@ fi
 	exit 2; }
 for um in $UMBRA_MODES; do umbra_cmdline "$um" >/dev/null || exit 2; done
 
-# grub-mkrescue now and then fails on a log file that changes while it is
-# packed; try again.
 mkiso() {
-	for _ in 1 2 3; do
-		bash scripts/mkiso.sh "$@" >/dev/null 2>&1 && return 0
-	done
-	bash scripts/mkiso.sh "$@" >&2
+	local log
+	log=$(bash scripts/mkiso.sh "$@" 2>&1) || { printf '%s\n' "$log" >&2; return 1; }
 }
 
 name_of() { echo "$1" | tr ':' '-'; }

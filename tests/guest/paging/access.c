@@ -173,10 +173,10 @@ static bool block_begin(void)
 	return false;
 }
 
-static void block_end(const struct shape *s, const char *what, unsigned level)
+static void block_end(const struct shape *s, const char *what)
 {
-	gprintf("pg: access %s block %u cases %u hash %08x (%s %s L%u)\n", mode.name, block_no,
-		block.cases, block.hash, s->name, what, level);
+	gprintf("pg: access %s block %u cases %u hash %08x (%s %s)\n", mode.name, block_no,
+		block.cases, block.hash, s->name, what);
 	block_no++;
 }
 
@@ -241,55 +241,49 @@ static void block_level(const struct shape *s, const struct chain *c, unsigned i
 			}
 	}
 	env_reset();
-	block_end(s, "bits", c->level[i]);
+	block_end(s, (const char *[]){ "bits PT", "bits PD", "bits PDPT", "bits PML4" }[c->level[i]]);
 }
 
 /* Reserved and ignored bits a level defines (SDM Vol. 3A tables 4-4 to
- * 4-20): address bits from MAXPHYADDR up, bits that must be zero in large
- * pages and PDPTEs, the ignored bits 11:9 and 62:52. */
+ * 4-20), every position: the ignored bits 11:9; in large-page leaves the
+ * bits between the PAT bit and the address (20:13, 29:13); in 4 MiB PDEs
+ * bit 21 and the PSE-36 bits MAXPHYADDR does not cover; in PAE PDPTEs
+ * 2:1, 8:5 and 63; in PML4Es PS; and every bit from MAXPHYADDR to 62
+ * (reserved up to 51 in 4-level paging, to 62 in PAE paging; 62:52 are
+ * ignored in 4-level paging). */
 static unsigned extra_bits(const struct chain *c, unsigned i, unsigned *out)
 {
 	unsigned level = c->level[i], m = cpu.maxphyaddr, n = 0;
 	bool leaf = i == c->n - 1;
 
-	out[n++] = 9;
-	out[n++] = 11;
+	for (unsigned b = 9; b <= 11; b++)
+		out[n++] = b;
 	if (!mode.wide) {
-		if (leaf && level == 1) {	/* 4 MiB PDE: bit 21, bits 20:M-19 (PSE-36) */
+		if (leaf && level == 1)
 			for (unsigned b = cpu.pse36 ? (m < 40 ? m - 19 : 21) : 13; b <= 21; b++)
 				out[n++] = b;
-		}
 		return n;
 	}
 	if (is_pdpte_pae(level)) {
-		static const unsigned pdpte_rsvd[] = { 1, 2, 5, 6, 7, 8 };
+		static const unsigned pdpte_rsvd[] = { 1, 2, 5, 6, 7, 8, 63 };
 
-		for (unsigned k = 0; k < 6; k++)
+		for (unsigned k = 0; k < sizeof(pdpte_rsvd) / sizeof(pdpte_rsvd[0]); k++)
 			out[n++] = pdpte_rsvd[k];
 	}
 	if (mode.kind == MODE_4LEVEL && level == 3)
-		out[n++] = 7;				/* PS in a PML4E */
-	if (leaf && level == 1) {
-		out[n++] = 13;
-		out[n++] = 20;
-	}
-	if (leaf && level == 2) {
-		out[n++] = 13;
-		out[n++] = 29;
-	}
-	if (m < 52)
-		out[n++] = m;
-	if (m < 51)
-		out[n++] = 51;
-	out[n++] = 52;
-	out[n++] = 62;
+		out[n++] = 7;
+	if (leaf && level >= 1)
+		for (unsigned b = 13; b <= (level == 1 ? 20u : 29u); b++)
+			out[n++] = b;
+	for (unsigned b = m; b <= 62; b++)
+		out[n++] = b;
 	return n;
 }
 
 static void block_extra(const struct shape *s, const struct chain *c)
 {
 	uint64_t bits[4];
-	unsigned pos[32];
+	unsigned pos[64];
 
 	if (!block_begin())
 		return;
@@ -310,7 +304,7 @@ static void block_extra(const struct shape *s, const struct chain *c)
 		}
 	}
 	env_reset();
-	block_end(s, "reserved/ignored", 0);
+	block_end(s, "reserved/ignored bits");
 }
 
 void suite_access(void)

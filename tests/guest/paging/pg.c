@@ -294,7 +294,6 @@ void map_page(uint32_t root, uint64_t la, uint32_t pa, uint64_t flags)
 static uint8_t user_code_frame[4096] __attribute__((aligned(4096)));
 static uint8_t user_stack_frame[4096] __attribute__((aligned(4096)));
 static uint8_t tag_frames[4][4096] __attribute__((aligned(4096)));
-extern char _start[];
 
 uint32_t tag_frame(unsigned i) { return (uint32_t)(uintptr_t)tag_frames[i]; }
 uint32_t tag_word(unsigned i) { return 0x80cdu | (0x7a00u + i) << 16; }

@@ -22,6 +22,8 @@
 #define FRAMES	8
 
 enum op { OP_MAP, OP_PROT, OP_PDE, OP_SWITCH, OP_WINDOW, OP_ENV, OP_ACCESS };
+/* How an entry is rewritten; CMPXCHG8B only for 8-byte entries. */
+enum edit { EDIT_MOV, EDIT_XCHG, EDIT_CMPXCHG, EDIT_CMPXCHG8B, EDIT_COUNT };
 
 static uint8_t frames[FRAMES][4096] __attribute__((aligned(4096)));
 static uint32_t roots[SPACES], pds[SPACES], tables[TABLES];
@@ -72,12 +74,12 @@ static void flush_pages(void)
 		run_probe(PROBE_NONE, la_of(j), PROBE_INVLPG, 0);
 }
 
-static void ent_edit(uint32_t slot, uint64_t v, unsigned method)
+static void ent_edit(uint32_t slot, uint64_t v, enum edit method)
 {
 	volatile uint32_t *lo = (volatile uint32_t *)(uintptr_t)slot;
 	uint32_t x = (uint32_t)v;
 
-	if (mode.wide && method == 3) {
+	if (mode.wide && method == EDIT_CMPXCHG8B) {
 		uint64_t old = *(volatile uint64_t *)(uintptr_t)slot;
 
 		__asm__ volatile("lock cmpxchg8b %1"
@@ -88,10 +90,10 @@ static void ent_edit(uint32_t slot, uint64_t v, unsigned method)
 	if (mode.wide)
 		lo[1] = (uint32_t)(v >> 32);
 	switch (method) {
-	case 1:
+	case EDIT_XCHG:
 		__asm__ volatile("xchg %0, %1" : "+r"(x), "+m"(*lo) : : "memory");
 		break;
-	case 2: {
+	case EDIT_CMPXCHG: {
 		uint32_t old = *lo;
 
 		__asm__ volatile("lock cmpxchg %2, %1" : "+a"(old), "+m"(*lo) : "r"(x) : "memory", "cc");
@@ -131,7 +133,8 @@ static uint64_t random_leaf(void)
 /* Rewrite or create the PTE of a test page in some space. */
 static void op_map(void)
 {
-	unsigned s = rnd(SPACES), i = rnd(PAGES), method = rnd(4);
+	unsigned s = rnd(SPACES), i = rnd(PAGES);
+	enum edit method = rnd(EDIT_COUNT);
 	uint64_t v = random_leaf();
 	uint32_t slot = ent_slot(roots[s], la_of(i), 0);
 
@@ -154,7 +157,7 @@ static void op_prot(void)
 	if (!slot)
 		return;
 	if (bit == 3)
-		ent_edit(slot, set ? slot_get(slot) | PTE_XD : slot_get(slot) & ~PTE_XD, 3);
+		ent_edit(slot, set ? slot_get(slot) | PTE_XD : slot_get(slot) & ~PTE_XD, EDIT_CMPXCHG8B);
 	else
 		ent_bit(slot, bit, set, bt);
 	flush_pages();
@@ -172,12 +175,12 @@ static void op_pde(void)
 	mix(s | d << 4 | what << 16, 3);
 	switch (what) {
 	case 0:
-		ent_edit(slot, t | flags, rnd(4));
+		ent_edit(slot, t | flags, rnd(EDIT_COUNT));
 		break;
 	case 1:
 		if ((old & PTE_P) && !ent_is_leaf(old, 1) && (uint32_t)(old & ent_addr_mask()) != t) {
 			rep_movsd(t, (uint32_t)(old & ent_addr_mask()), 1024);
-			ent_edit(slot, t | flags, rnd(4));
+			ent_edit(slot, t | flags, rnd(EDIT_COUNT));
 		}
 		break;
 	case 2:
@@ -185,7 +188,7 @@ static void op_pde(void)
 		break;
 	case 3:
 		if (large_ok)
-			ent_edit(slot, large_base() | flags | PTE_PS, rnd(4));
+			ent_edit(slot, large_base() | flags | PTE_PS, rnd(EDIT_COUNT));
 		break;
 	case 4:
 		ent_bit(slot, 0, false, rnd(2));

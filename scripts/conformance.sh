@@ -83,6 +83,21 @@ args_of() {
 	echo "mode=$mode suite=$suite${seed:+ seed=$seed}"
 }
 
+# An access-suite block differs: run that block again with verbose=1 on
+# both sides and show the first case whose outcome differs.
+drill_down() {
+	local c=$1 cpu=$2 um=$3 k=$4 args d
+	args="$(args_of "$c") block=$k verbose=1"
+	d=$OUT/$cpu/$(name_of "$c")/block-$k-$um
+	mkdir -p "$d"
+	mkiso --native "$d/native.iso" "$GUEST" "$args" &&
+		mkiso "$d/$um.iso" "$BUILD/umbra.elf" "$(umbra_cmdline "$um")" "$GUEST" "$args" || return
+	printf '%s\n' "$d/native.iso $cpu $d/native.txt" "$d/$um.iso $cpu $d/$um.txt" |
+		xargs -P "$JOBS" -L 1 bash "$0" --run
+	echo "  block $k case by case ($d):"
+	diff -U 2 --label native --label "$um" "$d/native.txt" "$d/$um.txt" | sed -n '3,10p' | sed 's/^/  | /'
+}
+
 rm -rf "$OUT"; mkdir -p "$OUT/iso"
 echo "conformance: building ISOs"
 for c in $CASES; do
@@ -118,7 +133,7 @@ for um in $UMBRA_MODES; do
 			read -r _ sn < "$d/native.txt.status"
 			read -r rc su < "$d/$um.txt.status"
 			secs_n=$((secs_n + sn)) secs_u=$((secs_u + su))
-			why=""
+			why="" line="" block=""
 			if ! grep -q '^pg: done' "$d/native.txt"; then
 				why="native run did not finish ($(tail -n 1 "$d/native.txt"))"
 			elif grep -q 'FAIL' "$d/native.txt"; then
@@ -135,6 +150,9 @@ for um in $UMBRA_MODES; do
 				failed=$((failed + 1))
 				echo "MISMATCH $c ($cpu, $um): $why"
 				diff -U 3 --label native --label "$um" "$d/native.txt" "$d/$um.txt" | sed -n '3,14p' | sed 's/^/  | /'
+				[ -z "$line" ] ||
+					block=$(sed -n "${line}s/^pg: access [^ ]* block \([0-9]*\) .*/\1/p" "$d/native.txt")
+				[ -z "$block" ] || drill_down "$c" "$cpu" "$um" "$block"
 				[ -n "$firsts" ] || firsts=$c
 			fi
 		done

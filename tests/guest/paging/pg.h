@@ -26,6 +26,7 @@
 #define CR0_PG		(1u << 31)
 #define CR4_PSE		(1u << 4)
 #define CR4_PGE		(1u << 7)
+#define CR4_OSFXSR	(1u << 9)
 #define CR4_PAE		(1u << 5)
 #define CR4_SMEP	(1u << 20)
 #define CR4_SMAP	(1u << 21)

@@ -405,6 +405,12 @@ static void sc_pdpte(void)
 	sc_check(VEC_DONE, 0, 0xffff000f);
 	run_probe(PROBE_LOAD_CR4, 0, 0, read_cr4() ^ CR4_PSE);	/* reloads PDPTEs */
 	sc_check(VEC_GP, 0, 0);
+	run_probe(PROBE_LOAD_CR4, 0, 0, read_cr4() ^ CR4_PGE);	/* so does PGE */
+	sc_check(VEC_GP, 0, 0);
+	run_probe(PROBE_LOAD_CR4, 0, 0, read_cr4() ^ CR4_OSFXSR);	/* but not OSFXSR */
+	sc_check(VEC_DONE, 0, 0);
+	run_probe(PROBE_LOAD_CR4, 0, 0, read_cr4() ^ CR4_OSFXSR);
+	sc_check(VEC_DONE, 0, 0);
 	uint32_t cr0 = read_cr0();
 	run_probe(PROBE_LOAD_CR0, 0, 0, cr0 & ~CR0_PG);		/* paging off */
 	sc_check(VEC_DONE, 0, 0);

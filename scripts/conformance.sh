@@ -8,7 +8,8 @@
 # comparison passes when the native run finished ("pg: done"), no line says
 # FAIL and the Umbra run printed exactly the same lines.
 #
-#   UMBRA_MODES  memory modes to test, default "ept" (see umbra_cmdline)
+#   UMBRA_MODES  memory modes to test, default "ept"; also ept-novpid,
+#                ept-noug, shadow (see umbra_cmdline)
 #   JOBS         emulators run in parallel, default 2
 #   TIMEOUT      seconds per emulator run, default 300
 #   CONFORMANCE_OUT  work directory, default build/conformance
@@ -29,6 +30,8 @@ OUT=${CONFORMANCE_OUT:-$BUILD/conformance}
 umbra_cmdline() {
 	case $1 in
 	ept) echo "" ;;
+	ept-novpid) echo "vpid=off" ;;
+	ept-noug) echo "ug=off" ;;		# paging-off phases on Umbra's identity tables
 	shadow) echo "mmu=shadow" ;;
 	*) echo "conformance: unknown Umbra memory mode '$1'" >&2; return 1 ;;
 	esac
@@ -53,7 +56,7 @@ while [ $# -gt 0 ]; do
 	--full) full=1; shift ;;
 	--cases) CASES=$2; shift 2 ;;
 	--cpus) CPUS=$2; shift 2 ;;
-	*) sed -n '2,20p' "$0" >&2; exit 2 ;;
+	*) sed -n '2,21p' "$0" >&2; exit 2 ;;
 	esac
 done
 if [ -z "$CASES" ]; then

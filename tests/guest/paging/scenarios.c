@@ -24,10 +24,13 @@ static void sc_begin(const char *name)
 
 static void sc_end(void)
 {
-	if (sc.fail_step)
-		gprintf("pg: scenario %s %s FAIL step %u: vec %u err 0x%x val 0x%x, want vec %u err 0x%x val 0x%x%s\n",
+	if (sc.fail_step && sc.note[0])
+		gprintf("pg: scenario %s %s FAIL step %u:%s\n", sc.name, mode.name, sc.fail_step,
+			sc.note);
+	else if (sc.fail_step)
+		gprintf("pg: scenario %s %s FAIL step %u: vec %u err 0x%x val 0x%x, want vec %u err 0x%x val 0x%x\n",
 			sc.name, mode.name, sc.fail_step, sc.got_vec, sc.got_err, sc.got_val,
-			sc.want_vec, sc.want_err, sc.want_val, sc.note);
+			sc.want_vec, sc.want_err, sc.want_val);
 	else
 		gprintf("pg: scenario %s %s ok %u steps\n", sc.name, mode.name, sc.step);
 }
@@ -57,7 +60,6 @@ static void sc_assert(bool ok, const char *note)
 	if (sc.fail_step || ok)
 		return;
 	sc.fail_step = sc.step;
-	sc.got_vec = sc.want_vec = 0;
 	sc.note = note;
 }
 
@@ -403,20 +405,23 @@ static void sc_pdpte(void)
 	sc_check(VEC_GP, 0, 0);
 	read_la(la, PROBE_USER);
 	sc_check(VEC_DONE, 0, 0xffff000f);
-	run_probe(PROBE_LOAD_CR4, 0, 0, read_cr4() ^ CR4_PSE);	/* reloads PDPTEs */
+	uint32_t cr4 = read_cr4();
+	run_probe(PROBE_LOAD_CR4, 0, 0, cr4 ^ CR4_PSE);		/* reloads PDPTEs */
 	sc_check(VEC_GP, 0, 0);
-	run_probe(PROBE_LOAD_CR4, 0, 0, read_cr4() ^ CR4_PGE);	/* so does PGE */
+	sc_assert(read_cr4() == cr4, " (CR4 changed despite #GP)");
+	run_probe(PROBE_LOAD_CR4, 0, 0, cr4 ^ CR4_PGE);		/* so does PGE */
 	sc_check(VEC_GP, 0, 0);
-	run_probe(PROBE_LOAD_CR4, 0, 0, read_cr4() ^ CR4_OSFXSR);	/* but not OSFXSR */
+	sc_assert(read_cr4() == cr4, " (CR4 changed despite #GP)");
+	run_probe(PROBE_LOAD_CR4, 0, 0, cr4 ^ CR4_OSFXSR);		/* but not OSFXSR */
 	sc_check(VEC_DONE, 0, 0);
-	run_probe(PROBE_LOAD_CR4, 0, 0, read_cr4() ^ CR4_OSFXSR);
+	run_probe(PROBE_LOAD_CR4, 0, 0, cr4);
 	sc_check(VEC_DONE, 0, 0);
 	uint32_t cr0 = read_cr0();
 	run_probe(PROBE_LOAD_CR0, 0, 0, cr0 & ~CR0_PG);		/* paging off */
 	sc_check(VEC_DONE, 0, 0);
 	run_probe(PROBE_LOAD_CR0, 0, 0, cr0);			/* and on: #GP */
 	sc_check(VEC_GP, 0, 0);
-	sc_assert(!(read_cr0() & CR0_PG), " (CR0.PG set despite #GP)");
+	sc_assert(read_cr0() == (cr0 & ~CR0_PG), " (CR0 changed despite #GP)");
 	slot_set(pdpte, old);
 	run_probe(PROBE_LOAD_CR0, 0, 0, cr0);
 	sc_check(VEC_DONE, 0, 0);

@@ -21,13 +21,15 @@
 #define EFLAGS_AC	0x40000
 
 	.data
+/* The probe's words; trap64 addresses them relative to probe_vector, so
+ * keep their order. */
 	.globl probe_vector, probe_err, probe_cr2_lo, probe_cr2_hi, probe_value
 probe_vector:	.long 0
 probe_err:	.long 0
 probe_cr2_lo:	.long 0
 probe_cr2_hi:	.long 0
 probe_value:	.long 0
-probe_esp:	.long 0			/* trap64 relies on this order */
+probe_esp:	.long 0
 probe_armed:	.long 0
 trap_ip:	.long 0
 	.globl trap_ip

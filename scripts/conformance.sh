@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# conformance.sh [--full] [--cases "MODE:SUITE[:SEED] ..."] [--cpus "MODEL ..."]
+# conformance.sh [--full] [--cases "MODE:SUITE[:SEED] ..."] [--cpus "MODEL ..."] [--report]
 #
 # Paging conformance: boots the paging test guest (tests/guest/paging) on the
 # bare emulated CPU (Bochs, the reference) and as an Umbra guest under each
@@ -14,7 +14,8 @@
 #   TIMEOUT      seconds per emulator run, default 300
 #   CONFORMANCE_OUT  work directory, default build/conformance
 # Without --full: a small set (every mode x suite, one seed, Skylake-X);
-# --full: more seeds and CPU models. Ends with "conformance: N passed,
+# --full: more seeds and CPU models; --report: compare the runs already in
+# the work directory (same options), run nothing. Ends with "conformance: N passed,
 # N failed" (one per case, CPU model and Umbra mode) and exits non-zero on
 # any failure.
 set -uo pipefail
@@ -50,10 +51,11 @@ fi
 
 MODES="2level 2level-pse pae 4level"
 CASES="" CPUS="corei7_skylake_x"
-full=0
+full=0 report_only=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--full) full=1; shift ;;
+	--report) report_only=1; shift ;;
 	--cases) CASES=$2; shift 2 ;;
 	--cpus) CPUS=$2; shift 2 ;;
 	*) sed -n '2,21p' "$0" >&2; exit 2 ;;
@@ -101,30 +103,40 @@ drill_down() {
 	diff -U 2 --label native --label "$um" "$d/native.txt" "$d/$um.txt" | sed -n '3,10p' | sed 's/^/  | /'
 }
 
-rm -rf "$OUT"; mkdir -p "$OUT/iso"
-echo "conformance: building ISOs"
-for c in $CASES; do
-	n=$(name_of "$c")
-	mkiso --native "$OUT/iso/$n-native.iso" "$GUEST" "$(args_of "$c")" || exit 1
-	for um in $UMBRA_MODES; do
-		mkiso "$OUT/iso/$n-$um.iso" "$BUILD/umbra.elf" "$(umbra_cmdline "$um")" \
-			"$GUEST" "$(args_of "$c")" || exit 1
-	done
-done
-
-runs=()
-for cpu in $CPUS; do
+# ISOs once per case and side; they serve every CPU model.
+build_isos() {
+	rm -rf "$OUT"; mkdir -p "$OUT/iso"
+	echo "conformance: building ISOs"
 	for c in $CASES; do
 		n=$(name_of "$c")
-		mkdir -p "$OUT/$cpu/$n"
-		for v in native $UMBRA_MODES; do
-			runs+=("$OUT/iso/$n-$v.iso $cpu $OUT/$cpu/$n/$v.txt")
+		mkiso --native "$OUT/iso/$n-native.iso" "$GUEST" "$(args_of "$c")" || exit 1
+		for um in $UMBRA_MODES; do
+			mkiso "$OUT/iso/$n-$um.iso" "$BUILD/umbra.elf" "$(umbra_cmdline "$um")" \
+				"$GUEST" "$(args_of "$c")" || exit 1
 		done
 	done
-done
-echo "conformance: ${#runs[@]} emulator runs, $JOBS at a time"
+}
+
+run_all() {
+	local runs=() cpu c n v
+	for cpu in $CPUS; do
+		for c in $CASES; do
+			n=$(name_of "$c")
+			mkdir -p "$OUT/$cpu/$n"
+			for v in native $UMBRA_MODES; do
+				runs+=("$OUT/iso/$n-$v.iso $cpu $OUT/$cpu/$n/$v.txt")
+			done
+		done
+	done
+	echo "conformance: ${#runs[@]} emulator runs, $JOBS at a time"
+	printf '%s\n' "${runs[@]}" | xargs -P "$JOBS" -L 1 bash "$0" --run
+}
+
 wall=$(date +%s)
-printf '%s\n' "${runs[@]}" | xargs -P "$JOBS" -L 1 bash "$0" --run
+if [ $report_only -eq 0 ]; then
+	build_isos
+	run_all
+fi
 
 passed=0 failed=0
 for um in $UMBRA_MODES; do

@@ -184,6 +184,20 @@ $(BUILD)/guests/garbage.bin:
 	@mkdir -p $(dir $@)
 	printf 'This is not a Multiboot kernel.\n%.0s' $$(seq 1 64) > $@
 
+# ---- paging test guests ----
+# One kernel, many paging modes and suites (tests/guest/paging/pg.h);
+# scripts/conformance.sh compares its runs on the bare CPU and under Umbra.
+GUESTS      += paging
+GUEST_ELFS  += $(BUILD)/guests/paging.elf
+GUEST_SRCS_paging := tests/guest/paging/pg.c tests/guest/paging/cpu.S \
+                     tests/guest/paging/access.c tests/guest/paging/random.c \
+                     tests/guest/paging/scenarios.c
+CONFORMANCE_ARGS ?= --full
+# make conformance: the large sweep (more seeds, more CPU models), ~30 min.
+conformance: guests $(BUILD)/umbra.elf
+	bash scripts/conformance.sh $(CONFORMANCE_ARGS)
+.PHONY: conformance
+
 .PRECIOUS: $(BUILD)/g/%.o
 guests: $(GUEST_ELFS) $(BUILD)/guests/basic64.elf $(BUILD)/guests/basic-aout.bin \
 	$(BUILD)/guests/garbage.bin

@@ -50,8 +50,16 @@
 static hpa_t smmu_alloc_page(void *ctx)
 {
 	struct guest *g = ctx;
-	hpa_t hpa = frame_alloc_contig(1, PAGE_SIZE, 1ull << 32);
+	hpa_t hpa = frame_alloc();
 
+	/* frame_alloc is the fast path; the bounded search only when it
+	 * returned a frame above 4 GiB. */
+	if (hpa && hpa + PAGE_SIZE > (1ull << 32)) {
+		hpa_t low = frame_alloc_contig(1, PAGE_SIZE, 1ull << 32);
+
+		frame_free(hpa);
+		hpa = low;
+	}
 	if (hpa && ++g->sh_frames > g->sh_frames_peak)
 		g->sh_frames_peak = g->sh_frames;
 	return hpa;

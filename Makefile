@@ -205,7 +205,7 @@ GUEST_SRCS_paging := tests/guest/paging/pg.c tests/guest/paging/cpu.S \
                      tests/guest/paging/access.c tests/guest/paging/random.c \
                      tests/guest/paging/scenarios.c
 CONFORMANCE_ARGS ?= --full
-# make conformance: the large sweep (more seeds, more CPU models), ~30 min.
+# make conformance: the large sweep (40 cases x 3 CPU models), ~15-25 min.
 conformance: guests $(BUILD)/umbra.elf
 	bash scripts/conformance.sh $(CONFORMANCE_ARGS)
 .PHONY: conformance

@@ -133,3 +133,39 @@ enum cmdline_status cmdline_parse(const char *cmdline, const struct opt_spec *sp
 	}
 	return CMDLINE_OK;
 }
+
+bool cmdline_split_prefix(const char *cmdline, const char *prefix, char *mine, size_t mine_len,
+			  char *rest, size_t rest_len)
+{
+	size_t plen = strlen(prefix), n_mine = 0, n_rest = 0;
+
+	if (!mine_len || !rest_len)
+		return false;
+	for (const char *s = cmdline; *s;) {
+		const char *w;
+		size_t len;
+
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		w = s;
+		while (*s && *s != ' ')
+			s++;
+		len = (size_t)(s - w);
+		bool is_mine = len >= plen && memcmp(w, prefix, plen) == 0;
+		char *dst = is_mine ? mine : rest;
+		size_t *n = is_mine ? &n_mine : &n_rest;
+		size_t cap = is_mine ? mine_len : rest_len;
+
+		if (*n + (*n ? 1 : 0) + len + 1 > cap)
+			return false;
+		if (*n)
+			dst[(*n)++] = ' ';
+		memcpy(dst + *n, w, len);
+		*n += len;
+	}
+	mine[n_mine] = '\0';
+	rest[n_rest] = '\0';
+	return true;
+}

@@ -35,4 +35,12 @@ enum cmdline_status {
 enum cmdline_status cmdline_parse(const char *cmdline, const struct opt_spec *specs,
 				  unsigned nspecs, char *err, size_t errlen) __must_check;
 
+/* Split @cmdline into the words that start with @prefix (into @mine) and
+ * the others (into @rest), each space-separated in their original order.
+ * Used for a guest module's "umbra.<key>=<value>" words, which are Umbra's
+ * and must not reach the guest. Returns false when either part does not
+ * fit its buffer. */
+bool cmdline_split_prefix(const char *cmdline, const char *prefix, char *mine, size_t mine_len,
+			  char *rest, size_t rest_len) __must_check;
+
 #endif

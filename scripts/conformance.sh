@@ -171,7 +171,7 @@ for um in $UMBRA_MODES; do
 				[ -n "$firsts" ] || firsts=$c
 			fi
 		done
-		printf '%-7s %-26s cases %3d  matching %3d  first mismatch %-22s native %4ds  umbra %4ds\n' \
+		printf '%-10s %-26s cases %3d  matching %3d  first mismatch %-22s native %4ds  umbra %4ds\n' \
 			"$um" "$cpu" "$total" "$ok" "${firsts:--}" "$secs_n" "$secs_u"
 	done
 done

@@ -129,33 +129,12 @@ static bool guest_options(struct guest *g)
 		{ "umbra.mem", OPT_SIZE, &mem, NULL, 2ull << 20, 3ull << 30, "<size> 2M-3G" },
 	};
 	char ours[160], err[160];
-	size_t n_ours = 0, n_cmd = 0;
 
-	for (const char *s = g->mod->cmdline; *s;) {
-		const char *w = s;
-		size_t len;
-
-		while (*s && *s != ' ')
-			s++;
-		len = (size_t)(s - w);
-		while (*s == ' ')
-			s++;
-		bool mine = len > 6 && memcmp(w, "umbra.", 6) == 0;
-		char *dst = mine ? ours : g->cmdline;
-		size_t *n = mine ? &n_ours : &n_cmd;
-		size_t cap = mine ? sizeof(ours) : sizeof(g->cmdline);
-
-		if (*n + len + 2 > cap) {
-			snprintf(g->why, sizeof(g->why), "module command line too long");
-			return false;
-		}
-		if (*n)
-			dst[(*n)++] = ' ';
-		memcpy(dst + *n, w, len);
-		*n += len;
+	if (!cmdline_split_prefix(g->mod->cmdline, "umbra.", ours, sizeof(ours), g->cmdline,
+				  sizeof(g->cmdline))) {
+		snprintf(g->why, sizeof(g->why), "module command line too long");
+		return false;
 	}
-	ours[n_ours] = '\0';
-	g->cmdline[n_cmd] = '\0';
 	if (cmdline_parse(ours, specs, ARRAY_SIZE(specs), err, sizeof(err)) != CMDLINE_OK) {
 		snprintf(g->why, sizeof(g->why), "module option: %s", err);
 		return false;

@@ -7,6 +7,9 @@
  *   spin        cli, then loop forever without exits
  *   paging32    32-bit paging with 4 MiB pages, an alias, then paging off again
  *   pae         PAE paging (no long mode) with 2 MiB pages and an alias
+ *   doublefault 32-bit paging; a #PF whose delivery faults on the IDT
+ *               entry for #PF (the IDT straddles a page that is not
+ *               mapped): #DF, reported with its error code and CR2
  *   exit=N      exit with code N
  * Without a word it exits with code 0. */
 #include "lib/glib.h"
@@ -60,6 +63,46 @@ static bool paging_check(bool pae)
 		gprintf("guest: paging off again, CR0 0x%x\n", read_cr0());
 	}
 	return ok;
+}
+
+/* #DF handler: error code on the stack (SDM Vol. 3A 6.15, interrupt 8). */
+void df_report(uint32_t err, uint32_t cr2);
+void df_report(uint32_t err, uint32_t cr2)
+{
+	gprintf("guest: double fault, error code %u, CR2 0x%x\n", err, cr2);
+	guest_exit(0);
+}
+__asm__(".globl df_entry\n"
+	"df_entry:\n"
+	"	movl (%esp), %eax\n"
+	"	movl %cr2, %ecx\n"
+	"	pushl %ecx\n"
+	"	pushl %eax\n"
+	"	call df_report\n"
+	"1:	jmp 1b\n");
+void df_entry(void);
+
+/* Identity-map 0-16 MiB with 4 MiB pages, put the IDT at 16 MiB - 72 so
+ * that entry 8 (#DF) is the last one on a mapped page and entry 14 (#PF)
+ * lies on the unmapped page at 16 MiB, then read unmapped memory: the
+ * #PF's delivery faults reading its own gate, which is a #DF (table 6-5). */
+static void double_fault(void)
+{
+	uint32_t base = 0x1000000u - 72;
+	uint32_t *gate8 = (uint32_t *)(uintptr_t)(base + 8 * 8);
+	uint32_t h = (uint32_t)(uintptr_t)df_entry;
+	struct __attribute__((packed)) { uint16_t l; uint32_t b; } idtr = { 32 * 8 - 1, base };
+
+	for (unsigned i = 0; i < 4; i++)
+		pd32[i] = (i << 22) | 0x83;
+	write_cr4(read_cr4() | 0x10);		/* PSE */
+	write_cr3((uint32_t)(uintptr_t)pd32);
+	write_cr0(read_cr0() | 0x80000000u);
+	gate8[0] = (0x08u << 16) | (h & 0xffff);
+	gate8[1] = (h & 0xffff0000u) | 0x8e00;	/* present 32-bit interrupt gate */
+	__asm__ volatile("lidt %0" ::"m"(idtr));
+	gprintf("guest: reading 0x2000000 with the #PF gate unmapped\n");
+	gprintf("guest: read 0x%x\n", *(volatile uint32_t *)0x2000000);
 }
 
 static const char *find(const char *s, const char *word)
@@ -125,6 +168,8 @@ int guest_entry(uint32_t magic, const struct mb1_info *mbi)
 		return report("paging 32-bit", paging_check(false)) ? 0 : 1;
 	} else if (find(cmd, "pae")) {
 		return report("paging PAE", paging_check(true)) ? 0 : 1;
+	} else if (find(cmd, "doublefault")) {
+		double_fault();
 	} else if (find(cmd, "spin")) {
 		gprintf("guest: spinning forever\n");
 		for (;;)

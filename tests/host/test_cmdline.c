@@ -69,5 +69,19 @@ int main(void)
 	memset(longword, 'a', sizeof(longword) - 1);
 	longword[sizeof(longword) - 1] = '\0';
 	CHECK_EQ(parse(longword, err), CMDLINE_TOO_LONG);
+
+	/* A module's umbra.* words split from the guest's. */
+	char mine[64], rest[64];
+	CHECK(cmdline_split_prefix("/boot/g.elf umbra.mmu=shadow  hello umbra.mem=16M x", "umbra.",
+				   mine, sizeof(mine), rest, sizeof(rest)));
+	CHECK(strcmp(mine, "umbra.mmu=shadow umbra.mem=16M") == 0);
+	CHECK(strcmp(rest, "/boot/g.elf hello x") == 0);
+	CHECK(cmdline_split_prefix("", "umbra.", mine, sizeof(mine), rest, sizeof(rest)));
+	CHECK(mine[0] == '\0' && rest[0] == '\0');
+	CHECK(cmdline_split_prefix("umbra", "umbra.", mine, sizeof(mine), rest, sizeof(rest)));
+	CHECK(strcmp(rest, "umbra") == 0 && mine[0] == '\0');
+	CHECK(!cmdline_split_prefix("abcdefgh umbra.x=1", "umbra.", mine, 4, rest, sizeof(rest)));
+	CHECK(!cmdline_split_prefix("abcdefgh", "umbra.", mine, sizeof(mine), rest, 8));
+	CHECK(cmdline_split_prefix("abcdefg", "umbra.", mine, sizeof(mine), rest, 8));
 	return check_done("cmdline");
 }

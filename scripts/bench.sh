@@ -119,6 +119,7 @@ NA_SHADOW = "n/a (mmu=shadow not available)"
 EVENTS = [
     ("cpuid-iter", "CPUID(0), per iteration of a 64-round loop, including the guest's loop", 175, ("ept", "shadow")),
     ("cpuid", "CPUID(0) round trip", None, ()),
+    ("vmcall", "VMCALL with an unknown function (RAX = 2: returns -1), the cheapest handled exit", None, ()),
     ("out-0x80", "OUT to port 0x80", None, ()),
     ("in-0x80", "IN from port 0x80", None, ()),
     ("fill-4k", "first touch of a page whose guest PTE is present (shadow 4 KiB fill)", 1000, ("shadow",)),
@@ -181,6 +182,8 @@ def cell_na(m, p):
 
 def ev_cell(m, p, k):
     r = runs[(m, p)]
+    if r["status"] == "ok" and k == "vmcall" and m == "native":
+        return "#UD (no VMX)"
     if r["status"] != "ok" or k not in r.get("net", {}):
         return cell_na(m, p)
     mn, med, mx, n = r["net"][k]

@@ -7,6 +7,7 @@
  *   bench: paging <mode> levels <n>
  *   bench: tsc-check nops 1000 ticks <t>      (t - null = 1000 when TSC = instructions)
  *   bench: event <key> min <t> median <t> max <t> reps <n>
+ *          (vmcall only under Umbra: its cheapest handled exit, natively #UD)
  *   bench: workload <key> ticks <t> <what>
  *   bench: done
  * The same kernel runs natively (GRUB multiboot) and as an Umbra guest; it
@@ -24,6 +25,7 @@ uint32_t t_null(void);
 uint32_t t_nops(void);
 uint32_t t_cpuid(uint32_t leaf);
 uint32_t t_cpuid_loop(uint32_t n);
+uint32_t t_vmcall(uint32_t rax);
 uint32_t t_outb80(void);
 uint32_t t_inb80(void);
 uint32_t t_read(const void *p);
@@ -325,6 +327,11 @@ static void ev_cpuid(void)
 	for (unsigned i = 0; i < 16; i++)
 		samples[i] = t_cpuid_loop(64);
 	report_event("cpuid-loop64", 16);
+	if (under_umbra()) {
+		for (unsigned i = 0; i < reps; i++)
+			samples[i] = t_vmcall(2);
+		report_event("vmcall", reps);
+	}
 }
 
 /* Port 0x80: writes are ignored under Umbra, reads return all-ones (the

@@ -75,6 +75,23 @@ t_cpuid_loop:
 	pop %esi
 	ret
 
+/* uint32_t t_vmcall(uint32_t rax): VMCALL (under Umbra only: natively #UD).
+ * Umbra answers an unknown RAX with -1: the cheapest handled exit. */
+	.globl t_vmcall
+t_vmcall:
+	push %esi
+	push %edi
+	mov 12(%esp), %edi
+	rdtsc
+	mov %eax, %esi
+	mov %edi, %eax
+	vmcall
+	rdtsc
+	sub %esi, %eax
+	pop %edi
+	pop %esi
+	ret
+
 /* uint32_t t_outb80(void), t_inb80(void): port 0x80 round trips. */
 	.globl t_outb80
 t_outb80:

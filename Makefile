@@ -40,7 +40,7 @@ DRIVER_SRCS := drivers/serial.c drivers/power.c
 LIB_SRCS    := lib/string.c lib/printf.c lib/panic.c lib/frame.c lib/cmdline.c
 MMU_SRCS    := mmu/walk.c mmu/rsvd.c mmu/perm.c mmu/ept.c mmu/shadow.c
 VMM_SRCS    := vmm/main.c vmm/options.c vmm/vmm.c vmm/vmx_enable.c vmm/vmcs.c vmm/vmcs_check.c vmm/exit.c \
-               vmm/loader.c vmm/uart.c
+               vmm/loader.c vmm/uart.c vmm/shadow_mmu.c
 
 # Sources that also build hosted (pure logic, no hardware access).
 HOSTED_SRCS := lib/printf.c lib/frame.c lib/cmdline.c boot/bootinfo.c $(MMU_SRCS) \
@@ -136,7 +136,7 @@ bench-host: $(HOST_BENCHES)
 # ---- test guests (tests/guest) ------------------------------------------------
 # 32-bit freestanding Multiboot v1 ELF kernels; each boots natively (QEMU
 # -kernel, GRUB `multiboot`) and as an Umbra guest (a GRUB module).
-GUESTS      := basic wild
+GUESTS      := basic wild pool
 GUEST_CC    := $(CC) -m32
 GUEST_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
                -mno-sse -mno-mmx -mno-80387 -fno-asynchronous-unwind-tables \
@@ -144,6 +144,7 @@ GUEST_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -fno-sta
 GUEST_LIB   := tests/guest/lib/entry.S tests/guest/lib/glib.c
 GUEST_SRCS_basic := tests/guest/basic.c tests/guest/basic_lm.S
 GUEST_SRCS_wild := tests/guest/wild.c
+GUEST_SRCS_pool := tests/guest/pool.c
 GUEST_ELFS  := $(GUESTS:%=$(BUILD)/guests/%.elf)
 
 $(BUILD)/g/%.o: %.c
@@ -182,6 +183,20 @@ $(BUILD)/guests/basic-aout.bin: tests/guest/lib/guest.ld $(BASIC_AOUT_OBJS)
 $(BUILD)/guests/garbage.bin:
 	@mkdir -p $(dir $@)
 	printf 'This is not a Multiboot kernel.\n%.0s' $$(seq 1 64) > $@
+
+# ---- paging test guests ----
+# One kernel, many paging modes and suites (tests/guest/paging/pg.h);
+# scripts/conformance.sh compares its runs on the bare CPU and under Umbra.
+GUESTS      += paging
+GUEST_ELFS  += $(BUILD)/guests/paging.elf
+GUEST_SRCS_paging := tests/guest/paging/pg.c tests/guest/paging/cpu.S \
+                     tests/guest/paging/access.c tests/guest/paging/random.c \
+                     tests/guest/paging/scenarios.c
+CONFORMANCE_ARGS ?= --full
+# make conformance: the large sweep (more seeds, more CPU models), ~30 min.
+conformance: guests $(BUILD)/umbra.elf
+	bash scripts/conformance.sh $(CONFORMANCE_ARGS)
+.PHONY: conformance
 
 .PRECIOUS: $(BUILD)/g/%.o
 guests: $(GUEST_ELFS) $(BUILD)/guests/basic64.elf $(BUILD)/guests/basic-aout.bin \

@@ -1014,6 +1014,49 @@ void shadow_invlpg(struct shadow *s, gva_t gva)
 	spte_drop(s, sp, spt_index(gva, 1));
 }
 
+/* The leaf SPTE mapping @gva under the current root, or NULL. */
+static uint64_t *leaf_spte(struct shadow *s, gva_t gva)
+{
+	struct sp *sp = s->root.sp;
+	unsigned level;
+
+	if (!sp || sp->role.invalid)
+		return NULL;
+	level = sp->role.level;
+	if (sp->role.pae_root) {
+		uint64_t pdpte = sp->spt[(gva >> 30) & 3];
+		if (!(pdpte & SPTE_P))
+			return NULL;
+		sp = sp_by_hpa(s, pdpte & SPTE_ADDR);
+		level = 2;
+	}
+	for (; level > 1; level--) {
+		uint64_t spte = sp->spt[spt_index(gva, level)];
+		if (!(spte & SPTE_P))
+			return NULL;
+		sp = sp_by_hpa(s, spte & SPTE_ADDR);
+	}
+	return &sp->spt[spt_index(gva, 1)];
+}
+
+bool shadow_unprotect(struct shadow *s, gva_t gva, unsigned fault_access)
+{
+	uint64_t *spte = leaf_spte(s, gva);
+
+	if (!spte || !(*spte & SPTE_P))
+		return false;
+	*spte |= SPTE_W | SPTE_D | SPTE_A;
+	if (!(fault_access & ACC_U))
+		*spte &= ~SPTE_U;
+	return true;
+}
+
+void shadow_reprotect(struct shadow *s, gva_t gva)
+{
+	shadow_invlpg(s, gva);
+	s->need_flush = true;
+}
+
 #define SHADOW_FLOOD_LIMIT	3
 
 /* Entries of @sp that a guest write to entry @e of its table may change:

@@ -235,6 +235,21 @@ void shadow_sync_all(struct shadow *s);
 /* The guest wrote @len bytes at @gpa (emulated write to a write-protected
  * page-table frame): drop the shadow entries the write may have changed. */
 void shadow_guest_write(struct shadow *s, gpa_t gpa, unsigned len);
+/* Single-stepping a write that shadow_fault() answered with SHADOW_EMULATE
+ * (the VMM lets the CPU do the write under the monitor trap flag instead of
+ * emulating the instruction). shadow_unprotect() makes the leaf that maps
+ * @gva under the current root writable (A and D preset); for a supervisor
+ * access (@fault_access without ACC_U) it also makes it supervisor-only, so
+ * the step cannot fault on SMAP or on CR0.WP = 0 emulation. Returns false
+ * when no leaf maps @gva (the caller falls back to shadow_zap_gfn()).
+ * Until the matching shadow_reprotect(), the invariant "no writable leaf
+ * maps a write-protected frame" is suspended for that one leaf: the caller
+ * runs exactly the faulting instruction, then calls shadow_reprotect(),
+ * which drops the leaf (the next access rebuilds it from the guest's tables)
+ * and asks for a flush, and reports the changed bytes with
+ * shadow_guest_write(). */
+bool shadow_unprotect(struct shadow *s, gva_t gva, unsigned fault_access) __must_check;
+void shadow_reprotect(struct shadow *s, gva_t gva);
 /* Zap every shadow page and mapping of @gfn (e.g. before its host frame
  * changes). */
 void shadow_zap_gfn(struct shadow *s, gfn_t gfn);

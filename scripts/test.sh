@@ -12,6 +12,8 @@
 #   REJECT=(regex ...)           none may match any serial line
 #   TIMEOUT=seconds              QEMU_STATUS=N (isa-debug-exit status, qemu only)
 # Filters: TESTS="regex" selects emulator tests by name; FUZZ_SECONDS (default 20).
+# The paging conformance stage (scripts/conformance.sh, small set) runs when
+# TESTS is unset or matches "conformance"; CONFORMANCE=0 skips it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -114,6 +116,20 @@ if [ -n "$cases" ]; then
 	printf '%s\n' "$results"
 	count "$(grep -c '^PASS' <<<"$results")" "$(grep -c '^FAIL' <<<"$results")"
 fi
+
+# ---- paging conformance: native vs Umbra (scripts/conformance.sh) ----
+if [ "${CONFORMANCE:-1}" != 0 ] && { [ -z "${TESTS:-}" ] || [[ conformance =~ ${TESTS} ]]; }; then
+	echo "== paging conformance (native Bochs vs Umbra)"
+	out=$(bash scripts/conformance.sh 2>&1)
+	printf '%s\n' "$out" | grep -v '^conformance: \(building\|[0-9]* emulator runs\)'
+	if [[ $(tail -n 1 <<<"$out") =~ ^conformance:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		count "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+	else
+		count 0 1
+		echo "conformance: no summary (setup failed)"
+	fi
+fi
+# ---- end of paging conformance ----
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

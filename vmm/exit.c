@@ -45,7 +45,7 @@ static void skip_insn(void)
 }
 
 /* Event injection of a hardware exception (SDM Vol. 3C 27.6). */
-static void inject_exception(unsigned vector, bool has_error, uint32_t error)
+void exit_inject_exception(unsigned vector, bool has_error, uint32_t error)
 {
 	uint64_t info = vector | ((uint64_t)INTR_TYPE_HW_EXCEPTION << INTR_INFO_TYPE_SHIFT) |
 			INTR_INFO_VALID;
@@ -57,8 +57,8 @@ static void inject_exception(unsigned vector, bool has_error, uint32_t error)
 	vmcs_write(VMCS_ENTRY_INTR_INFO, info);
 }
 
-static void inject_gp(void) { inject_exception(VECTOR_GP, true, 0); }
-static void inject_ud(void) { inject_exception(VECTOR_UD, false, 0); }
+static void inject_gp(void) { exit_inject_exception(VECTOR_GP, true, 0); }
+static void inject_ud(void) { exit_inject_exception(VECTOR_UD, false, 0); }
 
 static uint64_t *gpr(struct guest *g, unsigned n)
 {
@@ -129,6 +129,8 @@ static void handle_cpuid(struct guest *g)
 					     CPUID1_ECX_OSXSAVE);
 			if (cr4 & CR4_OSXSAVE)
 				r.ecx |= CPUID1_ECX_OSXSAVE;
+			if (g->shadow)
+				r.ecx &= ~(uint32_t)BIT(17);	/* PCID */
 			r.ecx |= CPUID1_ECX_HYPERVISOR;
 			r.edx &= ~(uint32_t)(BIT(9) | BIT(28));	/* APIC, HTT */
 			r.ebx &= 0x0000ffffu;			/* APIC ID 0, 1 logical CPU */
@@ -148,6 +150,10 @@ static void handle_cpuid(struct guest *g)
 					r.ebx &= ~(uint32_t)BIT(10);
 				r.ebx &= ~(uint32_t)BIT(2);	/* SGX */
 				r.ecx &= ~(uint32_t)BIT(5);	/* WAITPKG */
+				if (g->shadow) {
+					r.ebx &= ~(uint32_t)BIT(10);	/* INVPCID */
+					r.ecx &= ~(uint32_t)(BIT(3) | BIT(4));	/* PKU, OSPKE */
+				}
 			}
 			break;
 		case 0xb:
@@ -247,7 +253,7 @@ static uint64_t guest_cr4(struct guest *g)
 
 static uint64_t guest_efer(struct guest *g)
 {
-	return g->idpt_active ? g->efer : vmcs_read(VMCS_GUEST_EFER);
+	return g->idpt_active || g->shadow ? g->efer : vmcs_read(VMCS_GUEST_EFER);
 }
 
 /* With EPT and PAE paging (not IA-32e), VM entry loads the PDPTEs from the
@@ -271,7 +277,7 @@ static bool load_pdptes(struct guest *g, uint64_t cr3)
 	return true;
 }
 
-static void flush_guest_tlb(struct guest *g)
+void exit_flush_guest_tlb(struct guest *g)
 {
 	if (vmx_cfg.vpid)
 		invvpid(vmx_cfg.invvpid_type, vmx_cfg.invvpid_type == INVVPID_SINGLE ? g->vpid : 0, 0);
@@ -283,12 +289,17 @@ static void flush_guest_tlb(struct guest *g)
  * otherwise the guest's values are used, with EFER.LMA = LME & PG and the
  * IA-32e mode guest entry control following LMA (SDM Vol. 3A 9.8.5,
  * Vol. 3C 25.8.1). */
-static bool apply_paging_state(struct guest *g, uint64_t cr0, uint64_t cr4, uint64_t efer, uint64_t cr3)
+static bool apply_paging_state(struct guest *g, uint64_t cr0, uint64_t cr4, uint64_t efer, uint64_t cr3,
+			       bool pdpte_load)
 {
 	const struct vmx_config *c = &vmx_cfg;
 	uint64_t fixed0 = vmx_guest_cr0_fixed0(c);
 	bool pg = cr0 & CR0_PG;
 	bool lma = pg && (efer & EFER_LME);
+
+	/* A stopped guest needs no #GP: report success. */
+	if (g->shadow)
+		return smmu_set_paging(g, cr0, cr4, efer, cr3, pdpte_load) != SMMU_GP;
 
 	vmcs_write(VMCS_CR0_SHADOW, cr0);
 	vmcs_write(VMCS_CR4_SHADOW, cr4);
@@ -320,13 +331,13 @@ static bool apply_paging_state(struct guest *g, uint64_t cr0, uint64_t cr4, uint
 			return false;
 	}
 	vmcs_sync_ia32e();
-	flush_guest_tlb(g);
+	exit_flush_guest_tlb(g);
 	return true;
 }
 
 static uint64_t guest_cr3(struct guest *g)
 {
-	return g->idpt_active ? g->cr3 : vmcs_read(VMCS_GUEST_CR3);
+	return g->idpt_active || g->shadow ? g->cr3 : vmcs_read(VMCS_GUEST_CR3);
 }
 
 /* MOV to CR0 checks (SDM Vol. 2B MOV CR, Vol. 3A 9.8.5): reserved bits,
@@ -343,7 +354,9 @@ static void emulate_mov_cr0(struct guest *g, uint64_t val)
 		inject_gp();
 		return;
 	}
-	if (!apply_paging_state(g, val, cr4, efer & ~EFER_LMA, guest_cr3(g))) {
+	/* SDM Vol. 3A 4.4.1: MOV to CR0 changing CD, NW or PG loads PDPTEs. */
+	if (!apply_paging_state(g, val, cr4, efer & ~EFER_LMA, guest_cr3(g),
+				(val ^ old) & (CR0_CD | CR0_NW | CR0_PG))) {
 		inject_gp();
 		return;
 	}
@@ -354,12 +367,19 @@ static void emulate_mov_cr4(struct guest *g, uint64_t val)
 {
 	uint64_t cr0 = guest_cr0(g), efer = guest_efer(g);
 	uint64_t allowed = vmx_cfg.cr4_fixed1 & ~(uint64_t)CR4_VMXE & ~(uint64_t)CR4_SMXE;
+	uint64_t old = guest_cr4(g);
 
+	/* Shadow paging hides PCID and protection keys (CPUID) and has no LA57. */
+	if (g->shadow)
+		allowed &= ~(uint64_t)(CR4_PCIDE | CR4_PKE | CR4_LA57);
 	if ((val & ~allowed) || ((efer & EFER_LMA) && !(val & CR4_PAE))) {
 		inject_gp();
 		return;
 	}
-	if (!apply_paging_state(g, cr0, val, efer & ~EFER_LMA, guest_cr3(g))) {
+	/* SDM Vol. 3A 4.4.1: MOV to CR4 changing PAE, PGE, PSE or SMEP loads
+	 * PDPTEs. */
+	if (!apply_paging_state(g, cr0, val, efer & ~EFER_LMA, guest_cr3(g),
+				(val ^ old) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP))) {
 		inject_gp();
 		return;
 	}
@@ -368,7 +388,17 @@ static void emulate_mov_cr4(struct guest *g, uint64_t val)
 
 static void emulate_mov_cr3(struct guest *g, uint64_t val)
 {
-	if (g->idpt_active) {
+	if (g->shadow) {
+		/* In IA-32e mode, CR3 bits 63:MAXPHYADDR are reserved (#GP). */
+		if (guest_long_mode() && (val >> boot_cpu.maxphyaddr)) {
+			inject_gp();
+			return;
+		}
+		if (!apply_paging_state(g, guest_cr0(g), guest_cr4(g), guest_efer(g), val, true)) {
+			inject_gp();
+			return;
+		}
+	} else if (g->idpt_active) {
 		g->cr3 = val;
 	} else {
 		uint64_t cr0 = guest_cr0(g), cr4 = guest_cr4(g);
@@ -378,7 +408,7 @@ static void emulate_mov_cr3(struct guest *g, uint64_t val)
 			return;
 		}
 		vmcs_write(VMCS_GUEST_CR3, val);
-		flush_guest_tlb(g);
+		exit_flush_guest_tlb(g);
 	}
 	skip_insn();
 }
@@ -486,7 +516,11 @@ static void handle_msr(struct guest *g, bool write)
 				break;
 			}
 			val = (val & ~EFER_LMA) | (cur & EFER_LMA);
-			if (g->idpt_active) {
+			if (g->shadow) {
+				/* NXE changes what shadow leaves mean: new root. */
+				(void)apply_paging_state(g, guest_cr0(g), guest_cr4(g), val, g->cr3,
+							 false);
+			} else if (g->idpt_active) {
 				g->efer = val;
 				vmcs_write(VMCS_GUEST_EFER, val & ~(EFER_LME | EFER_LMA));
 			} else {
@@ -605,6 +639,14 @@ static void handle_exception(struct guest *g)
 		kprintf("vmm: guest '%s': NMI while in guest; ignored\n", g->name);
 		return;
 	}
+	if (vector == 1 && g->shadow && g->step.active && !vmx_cfg.mtf) {
+		smmu_step_done(g);
+		return;
+	}
+	if (vector == VECTOR_PF && g->shadow && type == INTR_TYPE_HW_EXCEPTION) {
+		smmu_page_fault(g);
+		return;
+	}
 	if (vector == VECTOR_PF && g->idpt_active) {
 		/* The identity table maps every linear address but the 4 MiB slot
 		 * holding itself: the guest, with paging off, touched physical
@@ -710,6 +752,21 @@ bool exit_handle(struct guest *g)
 		break;
 	case EXIT_XSETBV:
 		handle_xsetbv(g);
+		break;
+	case EXIT_INVLPG:
+		if (!g->shadow) {
+			guest_stop(g, "INVLPG exit without shadow paging");
+			break;
+		}
+		smmu_invlpg(g, qual);
+		skip_insn();
+		break;
+	case EXIT_MTF:
+		if (!g->shadow) {
+			guest_stop(g, "MTF exit without shadow paging");
+			break;
+		}
+		smmu_step_done(g);
 		break;
 	case EXIT_EPT_VIOLATION:
 		handle_ept_violation(g, qual);

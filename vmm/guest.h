@@ -8,6 +8,8 @@
 #include "arch/x86/vmx_caps.h"
 #include "include/boot_info.h"
 #include "mmu/ept.h"
+#include "mmu/shadow.h"
+#include "mmu/walk.h"
 #include "vmm/uart.h"
 
 /* Where the hypervisor's identity page table for the paging-off phase of a
@@ -32,6 +34,7 @@ struct guest {
 	uint32_t exit_code;		/* valid when GUEST_EXITED */
 	char why[120];			/* for STOPPED and NOT_RUN */
 	char mem_mode[40];
+	char cmdline[256];		/* the module's command line minus umbra.* words */
 
 	uint64_t mem_size;
 	hpa_t mem_hpa;
@@ -52,6 +55,33 @@ struct guest {
 	uint64_t cr8;
 	uint64_t cr0_mask, cr4_mask;
 	uint64_t pat;			/* when PAT is not switched by the VMCS */
+
+	/* Shadow paging (vmm/shadow_mmu.c): the guest's CR0/CR4 live in the
+	 * read shadows, its CR3 in cr3 and its EFER in efer (the real ones
+	 * are the hypervisor's); pdptes are its PAE PDPTE registers. */
+	bool shadow;
+	struct shadow sh;
+	struct mmu_ops sh_ops;
+	struct gwalk_mode gm;
+	uint64_t pdptes[4];
+	unsigned root_levels;		/* deepest shadow root used: 3 (PAE) or 4 */
+	/* Writes to write-protected guest tables, single-stepped (MTF or TF). */
+	struct {
+		bool active;
+		unsigned n;
+		gva_t gva[4];
+		gpa_t gpa[4];
+		hpa_t snap[4];		/* frame copies before the step */
+		bool guest_tf;		/* TF stepping: the guest's own RFLAGS.TF */
+	} step;
+	hpa_t msr_area;			/* EFER via MSR-load areas (no EFER controls) */
+	uint64_t cr2;			/* written to the real CR2 before entry */
+	bool cr2_pending;
+	uint64_t last_pf_gva, last_pf_rip;
+	uint32_t last_pf_pfec;
+	unsigned same_pf;
+	uint64_t sh_frames, sh_frames_peak;	/* frames held by the shadow */
+	uint64_t sh_steps, sh_zapped_writes, sh_guest_pf, sh_reinjected;
 
 	struct uart uart;
 	uint64_t exits[EXIT_REASON_COUNT];
@@ -79,10 +109,27 @@ void vmcs_sync_ia32e(void);
  * number of violations. */
 unsigned vmcs_check(void);
 
+/* shadow_mmu.c: shadow paging for one guest (see the file's comment). */
+enum smmu_cr_status { SMMU_OK, SMMU_GP, SMMU_STOPPED };
+bool smmu_init(struct guest *g, unsigned pool_pages) __must_check;
+void smmu_vmcs_setup(struct guest *g);
+/* New guest CR0/CR4/EFER/CR3 (@pdpte_load: this MOV loads PAE PDPTEs). */
+enum smmu_cr_status smmu_set_paging(struct guest *g, uint64_t cr0, uint64_t cr4, uint64_t efer,
+				    uint64_t cr3, bool pdpte_load) __must_check;
+void smmu_page_fault(struct guest *g);
+void smmu_invlpg(struct guest *g, gva_t gva);
+void smmu_step_done(struct guest *g);
+void smmu_before_entry(struct guest *g);
+void smmu_release(struct guest *g);
+
 /* exit.c: handle one VM exit; false when the guest has ended. */
 bool exit_handle(struct guest *g);
 /* Guest-physical RAM as a host pointer, or NULL outside guest RAM. */
 void *guest_gpa_ptr(struct guest *g, gpa_t gpa, size_t len);
 void guest_stop(struct guest *g, const char *fmt, ...) __printf(2, 3);
+/* vmm.c: the mmu_ops over this guest's RAM (frame_alloc for tables). */
+void guest_mmu_ops_init(struct guest *g, struct mmu_ops *ops);
+void exit_inject_exception(unsigned vector, bool has_error, uint32_t error);
+void exit_flush_guest_tlb(struct guest *g);
 
 #endif

@@ -10,6 +10,8 @@ struct options opts = {
 	.vpid = true,
 	.ug = true,
 	.mem = 64ull << 20,
+	.mmu = MMU_AUTO,
+	.shadow_pool = 1024,
 	.budget = 2000000000ull,
 };
 
@@ -19,10 +21,15 @@ static const char *const vmxtest_choices[] = { "none", "guest-state", "host-stat
 					       "ept-misconfig", NULL };
 static const char *const ept_choices[] = { "auto", "4", "5", "off", NULL };
 
+static const char *const mmu_choices[] = { "auto", "ept", "shadow", NULL };
 static const struct opt_spec specs[] = {
 	{ "log", OPT_CHOICE, &opts.log_level, log_choices, 0, 0, "error|warn|info|debug" },
 	{ "selftest", OPT_CHOICE, &opts.selftest, selftest_choices, 0, 0, "none|pagefault|ud" },
 	{ "ept", OPT_CHOICE, &opts.ept, ept_choices, 0, 0, "auto|4|5|off (EPT walk length)" },
+	{ "mmu", OPT_CHOICE, &opts.mmu, mmu_choices, 0, 0,
+	  "auto|ept|shadow (guest memory virtualisation; auto = EPT when present)" },
+	{ "shadow_pool", OPT_UINT, &opts.shadow_pool, NULL, 16, 262144,
+	  "<pages> shadow page-table pages per guest, default 1024" },
 	{ "vpid", OPT_BOOL, &opts.vpid, NULL, 0, 0, "on|off (use VPID when present)" },
 	{ "ug", OPT_BOOL, &opts.ug, NULL, 0, 0, "on|off (use unrestricted guest when present)" },
 	{ "vmxtest", OPT_CHOICE, &opts.vmxtest, vmxtest_choices, 0, 0,

@@ -7,6 +7,7 @@
 
 enum vmxtest { VMXTEST_NONE, VMXTEST_GUEST_STATE, VMXTEST_HOST_STATE, VMXTEST_CONTROL,
 	       VMXTEST_EPT_MISCONFIG };
+enum mmu_choice { MMU_AUTO, MMU_EPT, MMU_SHADOW };
 enum selftest { SELFTEST_NONE, SELFTEST_PAGEFAULT, SELFTEST_UD };
 
 struct options {
@@ -16,6 +17,8 @@ struct options {
 	int ept;		/* ept=auto|4|5|off (enum vmx_ept_choice, same order) */
 	bool vpid;		/* vpid=on|off: use VPID when the CPU has it */
 	bool ug;		/* ug=on|off: use unrestricted guest when the CPU has it */
+	int mmu;		/* mmu=auto|ept|shadow (enum mmu_choice) */
+	uint64_t shadow_pool;	/* shadow_pool=<pages>: shadow table pages per guest */
 	uint64_t mem;		/* mem=<size>: RAM per guest, default 64M */
 	int vmxtest;		/* vmxtest=none|guest-state|host-state|control|ept-misconfig */
 	uint64_t budget;	/* budget=<TSC ticks>: run time per guest, 0 = unlimited */

@@ -39,7 +39,8 @@ static void vmcs_setup_host(void)
 	vmcs_write(VMCS_HOST_SYSENTER_CS, rdmsr(MSR_IA32_SYSENTER_CS));
 	vmcs_write(VMCS_HOST_SYSENTER_ESP, rdmsr(MSR_IA32_SYSENTER_ESP));
 	vmcs_write(VMCS_HOST_SYSENTER_EIP, rdmsr(MSR_IA32_SYSENTER_EIP));
-	vmcs_write(VMCS_HOST_EFER, rdmsr(MSR_EFER));
+	if (vmx_cfg.load_efer)
+		vmcs_write(VMCS_HOST_EFER, rdmsr(MSR_EFER));
 	if (vmx_cfg.exit & EXIT_LOAD_PAT)
 		vmcs_write(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT));
 	vmcs_write(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_trampoline);
@@ -107,7 +108,8 @@ void vmcs_setup(struct guest *g, uint32_t entry, uint32_t mbi, hpa_t msr_bitmap)
 	vmcs_write(VMCS_TSC_OFFSET, 0);
 	if (c->vpid)
 		vmcs_write(VMCS_VPID, g->vpid);
-	vmcs_write(VMCS_EPTP, g->eptp);
+	if (c->ept)
+		vmcs_write(VMCS_EPTP, g->eptp);
 	vmcs_write(VMCS_LINK_PTR, ~0ull);
 
 	/* CR0/CR4 ownership: the host owns every bit the fixed-bit MSRs pin,
@@ -167,7 +169,8 @@ void vmcs_setup(struct guest *g, uint32_t entry, uint32_t mbi, hpa_t msr_bitmap)
 	vmcs_write(VMCS_GUEST_SYSENTER_ESP, 0);
 	vmcs_write(VMCS_GUEST_SYSENTER_EIP, 0);
 	vmcs_write(VMCS_GUEST_DEBUGCTL, 0);
-	vmcs_write(VMCS_GUEST_EFER, 0);
+	if (c->load_efer)
+		vmcs_write(VMCS_GUEST_EFER, 0);
 	if (c->entry & ENTRY_LOAD_PAT)
 		vmcs_write(VMCS_GUEST_PAT, g->pat);
 

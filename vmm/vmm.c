@@ -9,6 +9,7 @@
  * non-zero exit code). */
 #include "arch/x86/cpu.h"
 #include "drivers/power.h"
+#include "lib/cmdline.h"
 #include "lib/frame.h"
 #include "lib/panic.h"
 #include "lib/printf.h"
@@ -74,6 +75,15 @@ static bool ops_gfn_to_hfn(void *ctx, gfn_t gfn, hfn_t *hfn)
 	return true;
 }
 
+void guest_mmu_ops_init(struct guest *g, struct mmu_ops *ops)
+{
+	*ops = (struct mmu_ops){
+		.ctx = g, .read_gpa = ops_read_gpa, .cmpxchg_gpa = ops_cmpxchg_gpa,
+		.gfn_to_hfn = ops_gfn_to_hfn, .alloc_page = ops_alloc_page,
+		.free_page = ops_free_page, .hpa_to_ptr = ops_hpa_to_ptr,
+	};
+}
+
 void *guest_gpa_ptr(struct guest *g, gpa_t gpa, size_t len)
 {
 	if (gpa >= g->mem_size || len > g->mem_size - gpa)
@@ -105,6 +115,61 @@ static void guest_name(struct guest *g, const struct boot_module *mod, unsigned 
 	snprintf(g->name, sizeof(g->name), "%.*s", (int)MIN(end - start, 31), start);
 }
 
+/* Per-guest options: words "umbra.<key>=<value>" in a module's command
+ * line (umbra.mmu=auto|ept|shadow, umbra.mem=<size>) are Umbra's, parsed
+ * like the global options and removed from the command line the guest
+ * sees. */
+static bool guest_options(struct guest *g)
+{
+	static const char *const mmu_choices[] = { "auto", "ept", "shadow", NULL };
+	int mmu = opts.mmu;
+	uint64_t mem = opts.mem;
+	const struct opt_spec specs[] = {
+		{ "umbra.mmu", OPT_CHOICE, &mmu, mmu_choices, 0, 0, "auto|ept|shadow" },
+		{ "umbra.mem", OPT_SIZE, &mem, NULL, 2ull << 20, 3ull << 30, "<size> 2M-3G" },
+	};
+	char ours[160], err[160];
+	size_t n_ours = 0, n_cmd = 0;
+
+	for (const char *s = g->mod->cmdline; *s;) {
+		const char *w = s;
+		size_t len;
+
+		while (*s && *s != ' ')
+			s++;
+		len = (size_t)(s - w);
+		while (*s == ' ')
+			s++;
+		bool mine = len > 6 && memcmp(w, "umbra.", 6) == 0;
+		char *dst = mine ? ours : g->cmdline;
+		size_t *n = mine ? &n_ours : &n_cmd;
+		size_t cap = mine ? sizeof(ours) : sizeof(g->cmdline);
+
+		if (*n + len + 2 > cap) {
+			snprintf(g->why, sizeof(g->why), "module command line too long");
+			return false;
+		}
+		if (*n)
+			dst[(*n)++] = ' ';
+		memcpy(dst + *n, w, len);
+		*n += len;
+	}
+	ours[n_ours] = '\0';
+	g->cmdline[n_cmd] = '\0';
+	if (cmdline_parse(ours, specs, ARRAY_SIZE(specs), err, sizeof(err)) != CMDLINE_OK) {
+		snprintf(g->why, sizeof(g->why), "module option: %s", err);
+		return false;
+	}
+	g->mem_size = ALIGN_UP(mem, 2ull << 20);
+	if (mmu == MMU_EPT && !vmx_cfg.ept) {
+		snprintf(g->why, sizeof(g->why), "umbra.mmu=ept: %s",
+			 opts.ept == VMX_EPT_OFF ? "EPT is off (ept=off)" : "this CPU has no EPT");
+		return false;
+	}
+	g->shadow = mmu == MMU_SHADOW || !vmx_cfg.ept;
+	return true;
+}
+
 static void guest_line(void *ctx, const char *line, size_t len)
 {
 	struct guest *g = ctx;
@@ -128,7 +193,6 @@ static bool guest_memory(struct guest *g)
 	unsigned sizes = EPT_SIZE_4K;
 	enum ept_status st;
 
-	g->mem_size = opts.mem;
 	/* 1 GiB alignment lets the EPT use 1 GiB pages for large guests. */
 	if (vmx_cfg.ept_1g && g->mem_size >= (1ull << 30))
 		g->mem_hpa = frame_alloc_contig(g->mem_size >> PAGE_SHIFT, 1ull << 30, 0);
@@ -138,6 +202,14 @@ static bool guest_memory(struct guest *g)
 		snprintf(g->why, sizeof(g->why), "cannot allocate %llu MiB of guest RAM",
 			 (unsigned long long)(g->mem_size >> 20));
 		return false;
+	}
+	if (g->shadow) {
+		if (!smmu_init(g, (unsigned)opts.shadow_pool)) {
+			snprintf(g->why, sizeof(g->why), "out of memory for the shadow MMU");
+			return false;
+		}
+		snprintf(g->mem_mode, sizeof(g->mem_mode), "shadow%s", vmx_cfg.vpid ? " VPID" : "");
+		return true;
 	}
 	ops[g->index] = ops_template;
 	ops[g->index].ctx = g;
@@ -186,6 +258,8 @@ static bool guest_memory(struct guest *g)
 
 static void guest_release(struct guest *g)
 {
+	if (g->shadow && g->sh.ops)
+		smmu_release(g);
 	if (g->ept_ready)
 		ept_destroy(&g->ept);
 	g->ept_ready = false;
@@ -198,6 +272,13 @@ static void guest_release(struct guest *g)
 		frame_free(g->vmcs);
 	}
 	g->idpt_hpa = g->mem_hpa = g->vmcs = 0;
+	if (g->shadow) {
+		char buf[40];
+
+		snprintf(buf, sizeof(buf), "shadow %s%s", g->root_levels == 4 ? "4-level" : "PAE-root",
+			 vmx_cfg.vpid ? " VPID" : "");
+		memcpy(g->mem_mode, buf, sizeof(buf));
+	}
 }
 
 /* TLB hygiene before a guest's first entry (SDM Vol. 3C 30.4.3): the
@@ -207,7 +288,8 @@ static void guest_release(struct guest *g)
  * mappings, so only INVEPT is needed. */
 static void guest_flush_tlb(struct guest *g)
 {
-	invept(vmx_cfg.invept_type, vmx_cfg.invept_type == INVEPT_SINGLE ? g->eptp : 0);
+	if (!g->shadow)
+		invept(vmx_cfg.invept_type, vmx_cfg.invept_type == INVEPT_SINGLE ? g->eptp : 0);
 	if (vmx_cfg.vpid)
 		invvpid(vmx_cfg.invvpid_type, vmx_cfg.invvpid_type == INVVPID_SINGLE ? g->vpid : 0, 0);
 }
@@ -254,10 +336,12 @@ static void guest_run(struct guest *g)
 	char err[160];
 	uint32_t mbi;
 
-	kprintf("vmm: guest %u '%s': module 0x%llx-0x%llx, %llu MiB RAM\n", g->index, g->name,
-		(unsigned long long)mod->start, (unsigned long long)mod->end,
-		(unsigned long long)(opts.mem >> 20));
 	g->state = GUEST_NOT_RUN;
+	if (!guest_options(g))
+		goto out;
+	kprintf("vmm: guest %u '%s': module 0x%llx-0x%llx, %llu MiB RAM, %s paging\n", g->index,
+		g->name, (unsigned long long)mod->start, (unsigned long long)mod->end,
+		(unsigned long long)(g->mem_size >> 20), g->shadow ? "shadow" : "EPT");
 	if (!guest_memory(g))
 		goto out;
 	uint8_t *gmem = phys_to_virt(g->mem_hpa);
@@ -267,11 +351,18 @@ static void guest_run(struct guest *g)
 		snprintf(g->why, sizeof(g->why), "not a Multiboot guest: %s", err);
 		goto out;
 	}
-	mbi = loader_write_mbi(gmem, g->mem_size, mod->cmdline);
-	kprintf("vmm: guest '%s': %s image 0x%llx-0x%llx, entry 0x%x, memory %s (%llu EPT table pages)\n",
-		g->name, lr.aout_kludge ? "a.out-kludge" : lr.elf64 ? "ELF64" : "ELF32",
-		(unsigned long long)lr.image_lo, (unsigned long long)lr.image_hi, lr.entry,
-		g->mem_mode, (unsigned long long)g->ept.table_pages);
+	mbi = loader_write_mbi(gmem, g->mem_size, g->cmdline);
+	if (g->shadow)
+		kprintf("vmm: guest '%s': %s image 0x%llx-0x%llx, entry 0x%x, memory %s "
+			"(pool of %llu shadow pages)\n",
+			g->name, lr.aout_kludge ? "a.out-kludge" : lr.elf64 ? "ELF64" : "ELF32",
+			(unsigned long long)lr.image_lo, (unsigned long long)lr.image_hi, lr.entry,
+			g->mem_mode, (unsigned long long)opts.shadow_pool);
+	else
+		kprintf("vmm: guest '%s': %s image 0x%llx-0x%llx, entry 0x%x, memory %s (%llu EPT table pages)\n",
+			g->name, lr.aout_kludge ? "a.out-kludge" : lr.elf64 ? "ELF64" : "ELF32",
+			(unsigned long long)lr.image_lo, (unsigned long long)lr.image_hi, lr.entry,
+			g->mem_mode, (unsigned long long)g->ept.table_pages);
 
 	g->vmcs = vmx_alloc_struct();
 	if (!g->vmcs) {
@@ -283,6 +374,8 @@ static void guest_run(struct guest *g)
 	vmptrld(g->vmcs);
 	g->vpid = (uint16_t)(g->index + 1);
 	vmcs_setup(g, lr.entry, mbi, msr_bitmap);
+	if (g->shadow)
+		smmu_vmcs_setup(g);
 	uart_init(&g->uart, guest_line, g);
 
 	vmm_vmxtest_corrupt(g, lr.entry);
@@ -303,6 +396,8 @@ static void guest_run(struct guest *g)
 	g->state = GUEST_RUNNING;
 	g->launched = false;
 	while (g->state == GUEST_RUNNING) {
+		if (g->shadow)
+			smmu_before_entry(g);
 		enum vmx_enter_result r = vmx_enter(&g->regs, g->launched);
 
 		if (r != VMX_ENTER_EXIT) {

@@ -93,6 +93,7 @@ bool vmx_enable(char *err, size_t errlen)
 		.vpid = opts.vpid,
 		.unrestricted = opts.ug,
 		.ept_ad = true,
+		.ept_optional = opts.mmu != MMU_EPT,
 		.guest_phys_bits = 32,
 	};
 	enum vmx_caps_status st = vmx_caps_negotiate(&m, &w, &vmx_cfg, err, errlen);
@@ -103,8 +104,9 @@ bool vmx_enable(char *err, size_t errlen)
 		vmx_cfg.vmcs_size,
 		((m.basic & VMX_BASIC_MEMTYPE_MASK) >> VMX_BASIC_MEMTYPE_SHIFT) == VMX_MEMTYPE_WB ? "WB" : "UC",
 		vmx_cfg.true_ctls ? ", TRUE_* control MSRs" : "");
-	kprintf("vmx: controls pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x\n",
-		vmx_cfg.pin, vmx_cfg.proc, vmx_cfg.proc2, vmx_cfg.exit, vmx_cfg.entry);
+	kprintf("vmx: controls pin 0x%08x proc 0x%08x proc2 0x%08x exit 0x%08x entry 0x%08x "
+		"(proc allowed-1 0x%08x)\n", vmx_cfg.pin, vmx_cfg.proc, vmx_cfg.proc2, vmx_cfg.exit,
+		vmx_cfg.entry, vmx_cfg.proc_allowed1);
 	kprintf("vmx: EPT/VPID capabilities 0x%llx, CR0 fixed 0x%llx/0x%llx, CR4 fixed 0x%llx/0x%llx\n",
 		(unsigned long long)m.ept_vpid_cap, (unsigned long long)m.cr0_fixed0,
 		(unsigned long long)m.cr0_fixed1, (unsigned long long)m.cr4_fixed0,
@@ -119,11 +121,14 @@ bool vmx_enable(char *err, size_t errlen)
 	else if (opts.budget)
 		kprintf("vmx: no VMX-preemption timer: guests run without a time budget\n");
 
-	if (!vmx_cfg.ept) {
-		snprintf(err, errlen, "%s: guests need EPT (shadow paging is not available yet)",
-			 opts.ept == VMX_EPT_OFF ? "ept=off" : "this CPU has no EPT");
+	if (!vmx_cfg.ept && opts.mmu == MMU_EPT) {
+		snprintf(err, errlen, "mmu=ept: %s", opts.ept == VMX_EPT_OFF ?
+			 "contradicts ept=off" : "this CPU has no EPT");
 		return false;
 	}
+	if (!vmx_cfg.ept && opts.mmu == MMU_AUTO)
+		kprintf("vmx: %s: guests run on shadow page tables\n",
+			opts.ept == VMX_EPT_OFF ? "ept=off" : "no EPT");
 
 	uint64_t cr0 = read_cr0(), cr4 = read_cr4() | CR4_VMXE;
 	uint64_t bad0 = vmx_cr_fixed_violations(cr0, m.cr0_fixed0, m.cr0_fixed1);

@@ -120,6 +120,19 @@ DEFINE_CR_ACCESSORS(3)
 DEFINE_CR_ACCESSORS(4)
 #undef DEFINE_CR_ACCESSORS
 
+/* DR6 is not switched by the VMCS: the real one is the guest's. */
+static inline uint64_t read_dr6(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_dr6(uint64_t v)
+{
+	__asm__ volatile("mov %0, %%dr6" ::"r"(v));
+}
+
 static inline uint64_t read_rflags(void)
 {
 	uint64_t v;

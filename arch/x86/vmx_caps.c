@@ -116,6 +116,8 @@ enum vmx_caps_status vmx_caps_negotiate(const struct vmx_msrs *m, const struct v
 	uint64_t exit_msr = tc ? m->true_exit : m->exit;
 	uint64_t entry_msr = tc ? m->true_entry : m->entry;
 	bool want_ept = w->ept != VMX_EPT_OFF;
+	bool need_ept = want_ept && !w->ept_optional;
+	uint32_t efer_exit = EXIT_SAVE_EFER | EXIT_LOAD_EFER;
 	uint32_t proc2_req = 0, proc2_opt = 0, proc_req, missing;
 
 	*cfg = (struct vmx_config){ 0 };
@@ -147,7 +149,7 @@ enum vmx_caps_status vmx_caps_negotiate(const struct vmx_msrs *m, const struct v
 	cfg->preempt_rate = (unsigned)(m->misc & VMX_MISC_PREEMPT_RATE_MASK);
 
 	proc_req = CPU_HLT_EXITING | CPU_UNCOND_IO_EXITING | CPU_MSR_BITMAPS;
-	if (want_ept)
+	if (need_ept)
 		proc_req |= CPU_SECONDARY_CTLS;
 	if (!adjust_word(VMX_CTL_PROC, proc_msr, proc_req,
 			 CPU_SECONDARY_CTLS | CPU_MWAIT_EXITING | CPU_MONITOR_EXITING,
@@ -160,11 +162,13 @@ enum vmx_caps_status vmx_caps_negotiate(const struct vmx_msrs *m, const struct v
 	if (cfg->proc & CPU_SECONDARY_CTLS) {
 		uint32_t p2_allowed1 = (uint32_t)(m->proc2 >> 32);
 
-		if (want_ept)
+		if (need_ept)
 			proc2_req |= CPU2_EPT;
+		else if (want_ept)
+			proc2_opt |= CPU2_EPT;
 		if (w->vpid)
 			proc2_opt |= CPU2_VPID;
-		if (w->unrestricted && want_ept)
+		if (w->unrestricted && want_ept && ((m->proc2 >> 32) & CPU2_EPT))
 			proc2_opt |= CPU2_UNRESTRICTED_GUEST;
 		proc2_opt |= CPU2_WBINVD_EXITING | CPU2_RDTSCP | CPU2_INVPCID;
 		if (!adjust_word(VMX_CTL_PROC2, m->proc2, proc2_req, proc2_opt, &cfg->proc2, err,
@@ -173,13 +177,21 @@ enum vmx_caps_status vmx_caps_negotiate(const struct vmx_msrs *m, const struct v
 		(void)p2_allowed1;
 	}
 
+	/* EPT guests need the EFER controls; shadow guests can do without
+	 * (EFER through the MSR-load areas, vmm/shadow_mmu.c). A CPU without
+	 * EPT lacks them in practice (Penryn), so they are optional when EPT is. */
 	if (!adjust_word(VMX_CTL_EXIT, exit_msr,
-			 EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
-			 EXIT_SAVE_PAT | EXIT_LOAD_PAT, &cfg->exit, err, errlen))
+			 EXIT_HOST_ADDR_SPACE_SIZE | (need_ept ? efer_exit : 0),
+			 EXIT_SAVE_PAT | EXIT_LOAD_PAT | efer_exit, &cfg->exit, err, errlen))
 		return VMX_CAPS_MISSING_CONTROL;
-	if (!adjust_word(VMX_CTL_ENTRY, entry_msr, ENTRY_LOAD_EFER, ENTRY_LOAD_PAT,
-			 &cfg->entry, err, errlen))
+	if (!adjust_word(VMX_CTL_ENTRY, entry_msr, need_ept ? ENTRY_LOAD_EFER : 0,
+			 ENTRY_LOAD_PAT | ENTRY_LOAD_EFER, &cfg->entry, err, errlen))
 		return VMX_CAPS_MISSING_CONTROL;
+	cfg->load_efer = (cfg->entry & ENTRY_LOAD_EFER) && (cfg->exit & efer_exit) == efer_exit;
+	if (!cfg->load_efer) {
+		cfg->entry &= ~(uint32_t)ENTRY_LOAD_EFER | (uint32_t)entry_msr;
+		cfg->exit &= ~efer_exit | (uint32_t)exit_msr;
+	}
 	cfg->entry_allowed1 = (uint32_t)(entry_msr >> 32);
 	cfg->exit_allowed1 = (uint32_t)(exit_msr >> 32);
 	uint32_t unused;
@@ -197,6 +209,12 @@ enum vmx_caps_status vmx_caps_negotiate(const struct vmx_msrs *m, const struct v
 	cfg->unrestricted = cfg->proc2 & CPU2_UNRESTRICTED_GUEST;
 	cfg->vpid = cfg->proc2 & CPU2_VPID;
 	cfg->ept = cfg->proc2 & CPU2_EPT;
+	if (cfg->ept && !cfg->load_efer) {
+		/* EPT guests switch EFER through the VMCS: without the controls,
+		 * use shadow paging only. */
+		cfg->ept = cfg->unrestricted = false;
+		cfg->proc2 &= ~(uint32_t)(CPU2_EPT | CPU2_UNRESTRICTED_GUEST);
+	}
 
 	if (cfg->ept) {
 		uint64_t cap = m->ept_vpid_cap;
@@ -259,6 +277,7 @@ enum vmx_caps_status vmx_caps_negotiate(const struct vmx_msrs *m, const struct v
 			cfg->proc2 &= ~(uint32_t)CPU2_VPID;
 		} else {
 			cfg->invvpid_type = (cap & VPID_CAP_INVVPID_SINGLE) ? INVVPID_SINGLE : INVVPID_ALL;
+			cfg->invvpid_addr = cap & VPID_CAP_INVVPID_ADDR;
 		}
 	}
 	return VMX_CAPS_OK;

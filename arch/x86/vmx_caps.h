@@ -28,6 +28,9 @@ struct vmx_wants {
 	bool unrestricted;	/* use unrestricted guest when the CPU has it */
 	bool ept_ad;		/* use EPT accessed/dirty flags when available */
 	unsigned guest_phys_bits;	/* guest-physical width the EPT must cover */
+	/* Shadow paging can stand in for EPT (mmu=auto|shadow): EPT, and the
+	 * EFER load/save controls only EPT guests need, become optional. */
+	bool ept_optional;
 };
 
 /* The negotiated configuration: final values for the five control words
@@ -42,10 +45,12 @@ struct vmx_config {
 	 * (IA-32e mode guest, CR3 exiting, MTF). */
 	uint32_t proc_allowed1, proc_allowed0, entry_allowed1, exit_allowed1;
 	unsigned preempt_rate;		/* timer ticks once per 2^rate TSC ticks */
+	bool load_efer;		/* entry "load IA32_EFER" + exit "save/load IA32_EFER" */
 	bool ept, vpid, unrestricted, ept_ad, ept_2m, ept_1g, ept_exec_only, mtf, preempt_timer;
 	unsigned ept_levels;		/* 4 or 5 when ept */
 	unsigned invept_type;		/* INVEPT_SINGLE or INVEPT_ALL */
 	unsigned invvpid_type;		/* INVVPID_SINGLE or INVVPID_ALL when vpid */
+	bool invvpid_addr;		/* individual-address INVVPID available */
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 };
 

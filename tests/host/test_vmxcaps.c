@@ -32,7 +32,7 @@ static struct vmx_msrs skylake(void)
 	return m;
 }
 
-static const struct vmx_wants want_all = { VMX_EPT_AUTO, true, true, true, 32 };
+static const struct vmx_wants want_all = { VMX_EPT_AUTO, true, true, true, 32, false };
 
 static void test_adjust(void)
 {

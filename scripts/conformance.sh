@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# conformance.sh [--full] [--cases "MODE:SUITE[:SEED] ..."] [--cpus "MODEL ..."] [--report]
+#
+# Paging conformance: boots the paging test guest (tests/guest/paging) on the
+# bare emulated CPU (Bochs, the reference) and as an Umbra guest under each
+# memory mode in UMBRA_MODES, with the same CPU model, and compares their
+# "pg:" lines (Umbra's "[paging] " prefix stripped) line by line. A
+# comparison passes when the native run finished ("pg: done"), no line says
+# FAIL and the Umbra run printed exactly the same lines.
+#
+#   UMBRA_MODES  memory modes to test, default "ept"; also ept-novpid,
+#                ept-noug, shadow (see umbra_cmdline)
+#   JOBS         emulators run in parallel, default 2
+#   TIMEOUT      seconds per emulator run, default 300
+#   CONFORMANCE_OUT  work directory, default build/conformance
+# Without --full: a small set (every mode x suite, one seed, Skylake-X);
+# --full: more seeds and CPU models; --report: compare the runs already in
+# the work directory (same options), run nothing. Ends with "conformance: N passed,
+# N failed" (one per case, CPU model and Umbra mode) and exits non-zero on
+# any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+UMBRA_MODES=${UMBRA_MODES:-ept}
+JOBS=${JOBS:-2}
+TIMEOUT=${TIMEOUT:-300}
+GUEST=$BUILD/guests/paging.elf
+OUT=${CONFORMANCE_OUT:-$BUILD/conformance}
+
+# Umbra's command line for each memory mode.
+umbra_cmdline() {
+	case $1 in
+	ept) echo "" ;;
+	ept-novpid) echo "vpid=off" ;;
+	ept-noug) echo "ug=off" ;;		# paging-off phases on Umbra's identity tables
+	shadow) echo "mmu=shadow" ;;
+	*) echo "conformance: unknown Umbra memory mode '$1'" >&2; return 1 ;;
+	esac
+}
+
+if [ "${1:-}" = --run ]; then
+	# Internal: one emulator run. --run ISO CPU SERIAL
+	iso=$2 cpu=$3 serial=$4
+	start=$(date +%s)
+	bash scripts/run.sh bochs "$iso" --cpu "$cpu" --serial "$serial.raw" --quiet \
+		--timeout "$TIMEOUT" >"$serial.log" 2>&1
+	echo "$? $(($(date +%s) - start))" > "$serial.status"
+	tr -d '\r' < "$serial.raw" | sed -n 's/^\(\[paging\] \)\{0,1\}\(pg: .*\)$/\2/p' > "$serial"
+	exit 0
+fi
+
+MODES="2level 2level-pse pae 4level"
+CASES="" CPUS="corei7_skylake_x"
+full=0 report_only=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--full) full=1; shift ;;
+	--report) report_only=1; shift ;;
+	--cases) CASES=$2; shift 2 ;;
+	--cpus) CPUS=$2; shift 2 ;;
+	*) sed -n '2,21p' "$0" >&2; exit 2 ;;
+	esac
+done
+if [ -z "$CASES" ]; then
+	seeds="1"
+	[ $full -eq 1 ] && seeds="1 2 3 4 5 6 7 8"
+	for m in $MODES; do
+		CASES+=" $m:access $m:scenarios"
+		for s in $seeds; do CASES+=" $m:random:$s"; done
+	done
+fi
+[ $full -eq 1 ] && [ "$CPUS" = corei7_skylake_x ] &&
+	CPUS="corei7_skylake_x tigerlake corei7_sandy_bridge_2600k"
+[ -f "$GUEST" ] && [ -f "$BUILD/umbra.elf" ] || {
+	echo "conformance: build $GUEST and $BUILD/umbra.elf first (make guests $BUILD/umbra.elf)" >&2
+	exit 2; }
+for um in $UMBRA_MODES; do umbra_cmdline "$um" >/dev/null || exit 2; done
+
+mkiso() {
+	local log
+	log=$(bash scripts/mkiso.sh "$@" 2>&1) || { printf '%s\n' "$log" >&2; return 1; }
+}
+
+name_of() { echo "$1" | tr ':' '-'; }
+args_of() {
+	local mode suite seed
+	IFS=: read -r mode suite seed <<<"$1"
+	echo "mode=$mode suite=$suite${seed:+ seed=$seed}"
+}
+
+# An access-suite block differs: run that block again with verbose=1 on
+# both sides and show the first case whose outcome differs.
+drill_down() {
+	local c=$1 cpu=$2 um=$3 k=$4 args d
+	args="$(args_of "$c") block=$k verbose=1"
+	d=$OUT/$cpu/$(name_of "$c")/block-$k-$um
+	mkdir -p "$d"
+	mkiso --native "$d/native.iso" "$GUEST" "$args" &&
+		mkiso "$d/$um.iso" "$BUILD/umbra.elf" "$(umbra_cmdline "$um")" "$GUEST" "$args" || return
+	printf '%s\n' "$d/native.iso $cpu $d/native.txt" "$d/$um.iso $cpu $d/$um.txt" |
+		xargs -P "$JOBS" -L 1 bash "$0" --run
+	echo "  block $k case by case ($d):"
+	diff -U 2 --label native --label "$um" "$d/native.txt" "$d/$um.txt" | sed -n '3,10p' | sed 's/^/  | /'
+}
+
+# ISOs once per case and side; they serve every CPU model.
+build_isos() {
+	rm -rf "$OUT"; mkdir -p "$OUT/iso"
+	echo "conformance: building ISOs"
+	for c in $CASES; do
+		n=$(name_of "$c")
+		mkiso --native "$OUT/iso/$n-native.iso" "$GUEST" "$(args_of "$c")" || exit 1
+		for um in $UMBRA_MODES; do
+			mkiso "$OUT/iso/$n-$um.iso" "$BUILD/umbra.elf" "$(umbra_cmdline "$um")" \
+				"$GUEST" "$(args_of "$c")" || exit 1
+		done
+	done
+}
+
+run_all() {
+	local runs=() cpu c n v
+	for cpu in $CPUS; do
+		for c in $CASES; do
+			n=$(name_of "$c")
+			mkdir -p "$OUT/$cpu/$n"
+			for v in native $UMBRA_MODES; do
+				runs+=("$OUT/iso/$n-$v.iso $cpu $OUT/$cpu/$n/$v.txt")
+			done
+		done
+	done
+	echo "conformance: ${#runs[@]} emulator runs, $JOBS at a time"
+	printf '%s\n' "${runs[@]}" | xargs -P "$JOBS" -L 1 bash "$0" --run
+}
+
+wall=$(date +%s)
+if [ $report_only -eq 0 ]; then
+	build_isos
+	run_all
+fi
+
+passed=0 failed=0
+for um in $UMBRA_MODES; do
+	for cpu in $CPUS; do
+		ok=0 total=0 secs_n=0 secs_u=0 firsts=""
+		for c in $CASES; do
+			d=$OUT/$cpu/$(name_of "$c")
+			total=$((total + 1))
+			read -r _ sn < "$d/native.txt.status"
+			read -r rc su < "$d/$um.txt.status"
+			secs_n=$((secs_n + sn)) secs_u=$((secs_u + su))
+			why="" line="" block=""
+			if ! grep -q '^pg: done' "$d/native.txt"; then
+				why="native run did not finish ($(tail -n 1 "$d/native.txt"))"
+			elif grep -q 'FAIL' "$d/native.txt"; then
+				why="native run: $(grep -m1 FAIL "$d/native.txt")"
+			elif [ "$rc" = 124 ]; then
+				why="Umbra run timed out"
+			elif ! cmp -s "$d/native.txt" "$d/$um.txt"; then
+				line=$(cmp "$d/native.txt" "$d/$um.txt" 2>&1 | sed -n 's/.* line \([0-9]*\).*/\1/p')
+				why="first difference at pg: line ${line:-?} (native vs $um)"
+			fi
+			if [ -z "$why" ]; then
+				ok=$((ok + 1)) passed=$((passed + 1))
+			else
+				failed=$((failed + 1))
+				echo "MISMATCH $c ($cpu, $um): $why"
+				diff -U 3 --label native --label "$um" "$d/native.txt" "$d/$um.txt" | sed -n '3,14p' | sed 's/^/  | /'
+				[ -z "$line" ] ||
+					block=$(sed -n "${line}s/^pg: access [^ ]* block \([0-9]*\) .*/\1/p" "$d/native.txt")
+				[ -z "$block" ] || drill_down "$c" "$cpu" "$um" "$block"
+				[ -n "$firsts" ] || firsts=$c
+			fi
+		done
+		printf '%-7s %-26s cases %3d  matching %3d  first mismatch %-22s native %4ds  umbra %4ds\n' \
+			"$um" "$cpu" "$total" "$ok" "${firsts:--}" "$secs_n" "$secs_u"
+	done
+done
+echo "conformance: wall time $(($(date +%s) - wall))s"
+echo "conformance: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

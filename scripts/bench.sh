@@ -131,7 +131,7 @@ EVENTS = [
     ("cr3-uncached", "MOV CR3 to a root never used (a fresh copy)", None, ()),
 ]
 WORKLOADS = [
-    ("fork", "fork/exec shape: clone tables, copy-on-write every page, tear down",
+    ("fork", "fork/exec shape: clone tables, copy-on-write 256 pages, tear down; 4 rounds",
      {"ept": 1.05, "shadow": 3.0}),
     ("sweep", "memory sweep: 32 MiB of 4 KiB pages, stride 256 B, 8 passes", {}),
 ]

@@ -2,8 +2,10 @@
  *
  * Command line: paging=32|pae|4l (guest paging: 2-level 32-bit, PAE,
  * 4-level in IA-32e mode), reps=N (samples per event, default 512),
- * iters=N (fork/exec workload rounds, default 16), passes=N (sweep passes,
- * default 8). Output, one line each, parsed by scripts/bench.sh:
+ * iters=N (fork/exec workload rounds, default 4), passes=N (sweep passes,
+ * default 8), profile=1 (a Bochs magic breakpoint before sample 3 of each
+ * event, for scripts/bench.sh's exit-path profile), workloads=0 (events only).
+ * Output, one line each, parsed by scripts/bench.sh:
  *   bench: paging <mode> levels <n>
  *   bench: tsc-check nops 1000 ticks <t>      (t - null = 1000 when TSC = instructions)
  *   bench: event <key> min <t> median <t> max <t> reps <n>
@@ -54,7 +56,10 @@ extern volatile uint32_t pf_mode, unexpected;
 
 #define FILL_VA		0x40000000u	/* FILL_PAGES pages, present, A set */
 #define FILL_PAGES	1024u
-#define MISC_VA		0x40800000u	/* +0 not present, +1 rewritten, +2 invlpg */
+#define MISC_VA		0x40800000u	/* PF_PAGES pages, not present */
+#define PF_PAGES	64u
+#define PTW_VA		0x60000000u	/* PTW_TABLES page tables, one page each */
+#define PTW_TABLES	64u
 #define FORK_VA		0x50000000u	/* FORK_PAGES pages */
 #define FORK_PAGES	256u
 #define SWEEP_VA	0x80000000u
@@ -71,6 +76,15 @@ static unsigned levels, esz;		/* table levels, entry size (4 or 8 bytes) */
 static uint32_t root;			/* the main address space's top-level table */
 static uint32_t samples[MAX_REPS];
 static uint32_t null_ticks;
+static bool profiling;
+
+/* profile=1: a Bochs magic breakpoint (xchg %bx,%bx) just before sample 3 of
+ * each event, where scripts/bench.sh switches on an instruction trace. */
+#define MARK(i)                                                    \
+	do {                                                           \
+		if (profiling && (i) == 3)                                 \
+			__asm__ volatile("xchg %%bx, %%bx" ::: "memory");      \
+	} while (0)
 
 /* ---- page tables -------------------------------------------------------- */
 
@@ -199,6 +213,12 @@ static void free_path(uint32_t top, uint32_t va)
 	table_free(t);
 }
 
+/* Bytes mapped by one page table. */
+static uint32_t ptw_span(void)
+{
+	return mode == PG_32 ? 0x400000 : 0x200000;
+}
+
 static void write_cr3(uint32_t v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
 static void invlpg(uint32_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
 
@@ -263,10 +283,20 @@ static void paging_init(void)
 			entry_set(t, entry_index(pa, 2), pa | PTE_P | PTE_W | PTE_A | PTE_D | PTE_PS);
 		}
 	}
-	/* The PAE PDPT must be complete before CR3 is loaded: create the
-	 * level-2 tables of every region now. */
-	page_table(root, FILL_VA);
-	page_table(root, SWEEP_VA);
+	/* Every test mapping is made now, before paging is on, so that the
+	 * events write only the entries they mean to (under shadow paging a
+	 * write to a live table is itself an event). This also completes the
+	 * PAE PDPT before CR3 is loaded. */
+	for (unsigned i = 0; i < FILL_PAGES; i++)
+		map_page(root, FILL_VA + i * PAGE, SCRATCH_FRAME, PTE_P | PTE_W | PTE_A);
+	for (unsigned i = 0; i < PF_PAGES; i++)
+		entry_set(page_table(root, MISC_VA), entry_index(MISC_VA, 1) + i, 0);
+	for (unsigned k = 0; k < PTW_TABLES; k++)
+		map_page(root, PTW_VA + k * ptw_span(), SCRATCH_FRAME, PTE_P | PTE_W | PTE_A);
+	for (unsigned i = 0; i < FORK_PAGES; i++)
+		map_page(root, FORK_VA + i * PAGE, PARENT_FRAMES + i * PAGE, PTE_P | PTE_W | PTE_A | PTE_D);
+	for (uint32_t off = 0; off < SWEEP_BYTES; off += PAGE)
+		map_page(root, SWEEP_VA + off, SWEEP_FRAMES + off, PTE_P | PTE_W);
 	gdtr.base = (uint32_t)(uintptr_t)gdt;
 	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
 	if (mode == PG_4L) {
@@ -321,15 +351,19 @@ static void ev_null(void)
 
 static void ev_cpuid(void)
 {
-	for (unsigned i = 0; i < reps; i++)
+	for (unsigned i = 0; i < reps; i++) {
+		MARK(i);
 		samples[i] = t_cpuid(0);
+	}
 	report_event("cpuid", reps);
 	for (unsigned i = 0; i < 16; i++)
 		samples[i] = t_cpuid_loop(64);
 	report_event("cpuid-loop64", 16);
 	if (under_umbra()) {
-		for (unsigned i = 0; i < reps; i++)
+		for (unsigned i = 0; i < reps; i++) {
+			MARK(i);
 			samples[i] = t_vmcall(2);
+		}
 		report_event("vmcall", reps);
 	}
 }
@@ -341,11 +375,15 @@ static void ev_port(void)
 {
 	for (unsigned i = 0; i < 8; i++)
 		(void)t_inb80();
-	for (unsigned i = 0; i < reps; i++)
+	for (unsigned i = 0; i < reps; i++) {
+		MARK(i);
 		samples[i] = t_outb80();
+	}
 	report_event("out-0x80", reps);
-	for (unsigned i = 0; i < reps; i++)
+	for (unsigned i = 0; i < reps; i++) {
+		MARK(i);
 		samples[i] = t_inb80();
+	}
 	report_event("in-0x80", reps);
 }
 
@@ -356,11 +394,10 @@ static void ev_fill(void)
 {
 	unsigned n = reps < FILL_PAGES ? reps : FILL_PAGES;
 
-	for (unsigned i = 0; i < FILL_PAGES; i++)
-		map_page(root, FILL_VA + i * PAGE, SCRATCH_FRAME, PTE_P | PTE_W | PTE_A);
-	write_cr3(root);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
+		MARK(i);
 		samples[i] = t_read((const void *)(uintptr_t)(FILL_VA + i * PAGE));
+	}
 	report_event("fill-4k", n);
 	/* The same pages again: now present in every TLB/shadow (a hit). */
 	for (unsigned i = 0; i < n; i++)
@@ -368,29 +405,62 @@ static void ev_fill(void)
 	report_event("read-hit", n);
 }
 
-/* A store to a page-table entry of the active address space (the page table
- * holding MISC_VA + 1 page, which maps pages the guest uses): under shadow
- * paging that table is write-protected and the store traps. */
+/* Stores to page-table entries of the active address space. Under shadow
+ * paging a guest table that is shadowed is write-protected, so the first
+ * store to it traps; what follows depends on the hypervisor's policy (it may
+ * unprotect the table until the next CR3 load), so every sample writes to a
+ * different table that was shadowed since the last CR3 load: PTW_TABLES page
+ * tables, each mapping one page that is touched first; the new entry maps a
+ * page nobody touches. pd-write: a store to an unused entry of a live level-2
+ * table (an upper level under PAE and 4-level paging), not-present values. */
 static void ev_pt_write(void)
 {
-	uint32_t pte = pte_addr(root, MISC_VA + PAGE);
+	uint32_t span = ptw_span(), n = 0;
 
-	map_page(root, MISC_VA + 2 * PAGE, SCRATCH_FRAME, PTE_P | PTE_W | PTE_A);
-	write_cr3(root);
-	(void)*(volatile uint32_t *)(uintptr_t)(MISC_VA + 2 * PAGE);	/* table in use */
-	for (unsigned i = 0; i < reps; i++)
-		samples[i] = t_write((void *)(uintptr_t)pte,
-				     (SCRATCH_FRAME + (i & 1) * PAGE) | PTE_P | PTE_W | PTE_A);
-	report_event("pt-write", reps);
-	invlpg(MISC_VA + PAGE);
+	for (unsigned round = 0; n < reps; round++) {
+		for (unsigned k = 0; k < PTW_TABLES; k++)
+			(void)*(volatile uint32_t *)(uintptr_t)(PTW_VA + k * span);
+		for (unsigned k = 0; k < PTW_TABLES && n < reps; k++, n++) {
+			uint32_t pte = pte_addr(root, PTW_VA + k * span + PAGE);
+
+			MARK(n);
+			samples[n] = t_write((void *)(uintptr_t)pte,
+					     (SCRATCH_FRAME + (round & 1) * PAGE) | PTE_P | PTE_W | PTE_A);
+		}
+		write_cr3(root);	/* flush: the entries changed */
+	}
+	report_event("pt-write", n);
 }
 
+static void ev_pd_write(void)
+{
+	uint32_t pde;
+
+	/* The level-2 table holding PTW_VA's entry; the slot after the
+	 * PTW_TABLES entries is unused. */
+	pde = root;
+	for (unsigned l = levels; l > 2; l--)
+		pde = (uint32_t)entry_get(pde, entry_index(PTW_VA, l)) & ~0xfffu;
+	pde += (entry_index(PTW_VA, 2) + PTW_TABLES + 1) * esz;
+	for (unsigned i = 0; i < reps; i++) {
+		MARK(i);
+		samples[i] = t_write((void *)(uintptr_t)pde, (i & 1) ? 0x00123000u : 0x00456000u);
+	}
+	*(volatile uint32_t *)(uintptr_t)pde = 0;
+	write_cr3(root);
+	report_event("pd-write", reps);
+}
+
+/* INVLPG of a page just touched (so mapped in the TLB or the shadow), one of
+ * the fill pages in turn. */
 static void ev_invlpg(void)
 {
-	const volatile uint32_t *p = (const volatile uint32_t *)(uintptr_t)(MISC_VA + 2 * PAGE);
-
 	for (unsigned i = 0; i < reps; i++) {
+		const volatile uint32_t *p =
+			(const volatile uint32_t *)(uintptr_t)(FILL_VA + (i % FILL_PAGES) * PAGE);
+
 		(void)*p;
+		MARK(i);
 		samples[i] = t_invlpg((const void *)p);
 	}
 	report_event("invlpg", reps);
@@ -401,11 +471,11 @@ static void ev_invlpg(void)
  * fault first and reflects it. */
 static void ev_guest_pf(void)
 {
-	entry_set(page_table(root, MISC_VA), entry_index(MISC_VA, 1), 0);
-	invlpg(MISC_VA);
 	pf_mode = 0;
-	for (unsigned i = 0; i < reps; i++)
-		samples[i] = t_pf((const void *)(uintptr_t)MISC_VA);
+	for (unsigned i = 0; i < reps; i++) {
+		MARK(i);
+		samples[i] = t_pf((const void *)(uintptr_t)(MISC_VA + (i % PF_PAGES) * PAGE));
+	}
 	report_event("guest-pf", reps);
 }
 
@@ -418,8 +488,10 @@ static void ev_cr3(void)
 
 	write_cr3(other);
 	write_cr3(root);
-	for (unsigned i = 0; i < reps; i++)
+	for (unsigned i = 0; i < reps; i++) {
+		MARK(i);
 		samples[i] = t_cr3(i & 1 ? root : other);
+	}
 	write_cr3(root);
 	report_event("cr3-cached", reps);
 	uint32_t first = next_table;
@@ -429,8 +501,14 @@ static void ev_cr3(void)
 			entry_set(t, k, entry_get(root, k));
 	}
 	for (unsigned i = 0; i < n; i++) {
+		MARK(i);
 		samples[i] = t_cr3(first + i * PAGE);
 		write_cr3(root);
+		/* An unrelated (reflected) #PF between samples: every sample's
+		 * first fetch under the new root faults at the same address and
+		 * RIP, which Umbra's shadow MMU (shadow-vmm 60232ea) takes for a
+		 * fault that makes no progress after 8 in a row. */
+		(void)t_pf((const void *)(uintptr_t)MISC_VA);
 	}
 	report_event("cr3-uncached", n);
 	free_path(other, FORK_VA);
@@ -475,11 +553,8 @@ static void wl_fork(unsigned iters)
 {
 	uint32_t t0, t;
 
-	for (unsigned i = 0; i < FORK_PAGES; i++) {
-		map_page(root, FORK_VA + i * PAGE, PARENT_FRAMES + i * PAGE, PTE_P | PTE_W | PTE_A | PTE_D);
+	for (unsigned i = 0; i < FORK_PAGES; i++)
 		*(volatile uint32_t *)(uintptr_t)(PARENT_FRAMES + i * PAGE) = i;
-	}
-	write_cr3(root);
 	pf_mode = 1;
 	t0 = rdtsc32();
 	for (unsigned it = 0; it < iters; it++) {
@@ -516,9 +591,6 @@ static void wl_sweep(unsigned passes)
 {
 	uint32_t t0, t, sum = 0;
 
-	for (uint32_t off = 0; off < SWEEP_BYTES; off += PAGE)
-		map_page(root, SWEEP_VA + off, SWEEP_FRAMES + off, PTE_P | PTE_W);
-	write_cr3(root);
 	t0 = rdtsc32();
 	for (unsigned p = 0; p < passes; p++)
 		for (uint32_t off = 0; off < SWEEP_BYTES; off += SWEEP_STRIDE) {
@@ -571,8 +643,9 @@ int guest_entry(uint32_t magic, const struct mb1_info *mbi)
 	reps = num(find(cmd, "reps="), 512);
 	if (reps > MAX_REPS)
 		reps = MAX_REPS;
-	iters = num(find(cmd, "iters="), 16);
+	iters = num(find(cmd, "iters="), 4);
 	passes = num(find(cmd, "passes="), 8);
+	profiling = num(find(cmd, "profile="), 0) != 0;
 	if (0x100000 + mbi->mem_upper * 1024u < IDENT_END) {
 		gprintf("bench: error: need %u MiB of RAM\n", IDENT_END >> 20);
 		return 1;
@@ -584,12 +657,15 @@ int guest_entry(uint32_t magic, const struct mb1_info *mbi)
 	ev_cpuid();
 	ev_port();
 	ev_fill();
-	ev_pt_write();
 	ev_invlpg();
 	ev_guest_pf();
 	ev_cr3();
-	wl_fork(iters);
-	wl_sweep(passes);
+	ev_pt_write();
+	if (num(find(cmd, "workloads="), 1)) {
+		wl_fork(iters);
+		wl_sweep(passes);
+	}
+	ev_pd_write();		/* last: the write most likely to upset a hypervisor */
 	if (unexpected)
 		return 1;
 	gprintf("bench: done\n");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh [--cpu BOCHS_MODEL] [--jobs N] [--out DIR] [--report-only]
+# bench.sh [--cpu BOCHS_MODEL] [--jobs N] [--out DIR] [--report-only] [--no-profile]
 #
 # The benchmark runner behind `make bench` (which builds build/umbra.elf,
 # build/guests/bench.elf and the host benchmarks first, and writes
@@ -14,7 +14,10 @@
 #   runs/         each run's ISO command line and serial log
 # A previous results.csv of the same commit and CPU is compared figure by
 # figure: the report says whether the ticks are identical run to run.
-# --report-only rebuilds the report from the runs already in DIR.
+#   profile/      instruction traces of one sample per event (EPT 4-level,
+#                 shadow 2-level and 4-level), summarised in results.md
+# --report-only rebuilds the report from the runs already in DIR;
+# --no-profile skips the traced runs.
 # Timings are reported, never asserted: the exit status is non-zero only when
 # a run failed to produce its figures.
 set -uo pipefail
@@ -48,6 +51,10 @@ if [ "${1:-}" = --run ]; then
 	secs=$(($(date +%s) - start))
 	if grep -q 'bench: done' "$dir/$name.txt"; then
 		echo "ok ${secs}s" > "$dir/$name.status"
+	elif grep -q 'bench: event' "$dir/$name.txt" && grep -q "guest 'bench' stopped: " "$dir/$name.txt"; then
+		# Figures up to where Umbra stopped the guest: a hypervisor finding.
+		why=$(sed -n "s/^vmm: guest 'bench' stopped: \(.*\) (RIP.*/\1/p" "$dir/$name.txt" | head -1)
+		echo "partial stopped by Umbra: $why" > "$dir/$name.status"
 	elif [ "$mode" = shadow ] && grep -q "unknown option 'mmu'\|mmu=shadow.*not\|shadow.*not available" "$dir/$name.txt"; then
 		echo "na mmu=shadow not available" > "$dir/$name.status"
 	elif [ $rc -eq 124 ]; then
@@ -59,13 +66,44 @@ if [ "${1:-}" = --run ]; then
 	exit 0
 fi
 
-cpu=corei7_skylake_x jobs=2 out=$BUILD/bench report_only=0
+if [ "${1:-}" = --profile-run ]; then
+	# --profile-run MODE-PAGING CPU RUNS_DIR DIR: trace one sample of each
+	# event; the window per event is 3x its median from the main run
+	# (capped: long paths are traced in part).
+	name=$2 cpu=$3 runsdir=$4 dir=$5
+	mode=${name%-*} paging=${name#*-}
+	opts=$UMBRA_OPTS
+	[ "$mode" = shadow ] && opts="$opts mmu=shadow"
+	bash scripts/mkiso.sh "$dir/$name.iso" "$UMBRA" "$opts" "$GUEST" \
+		"paging=$paging profile=1 workloads=0" >/dev/null 2>&1 || exit 0
+	: > "$dir/$name.rc"
+	for ev in cpuid vmcall out-0x80 in-0x80 fill-4k invlpg guest-pf cr3-cached cr3-uncached \
+		pt-write pd-write; do
+		med=$(sed -n "s/^\(\[bench\] \)\{0,1\}bench: event $ev min [0-9]* median \([0-9]*\) .*/\2/p" \
+			"$runsdir/$name.txt")
+		[ -n "$med" ] || break
+		steps=$((3 * med + 200))
+		[ $steps -ge 4000 ] || steps=4000
+		[ $steps -le 40000 ] || steps=40000
+		printf 'c\ntrace on\ns %s\ntrace off\n' "$steps" >> "$dir/$name.rc"
+		echo "$ev" >> "$dir/$name.events"
+	done
+	printf 'c\nquit\n' >> "$dir/$name.rc"
+	bash scripts/run.sh bochs "$dir/$name.iso" --cpu "$cpu" --timeout 900 --quiet \
+		--serial "$dir/$name.serial" --debug-rc "$dir/$name.rc" >/dev/null 2>&1
+	rm -f "$dir/$name.iso"
+	echo "bench: profile $name: $(grep -c '^Tracing enabled' "$dir/$name.rc.out" 2>/dev/null) traced samples"
+	exit 0
+fi
+
+cpu=corei7_skylake_x jobs=2 out=$BUILD/bench report_only=0 profile=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpu) cpu=$2; shift 2 ;;
 	--jobs) jobs=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--report-only) report_only=1; shift ;;
+	--no-profile) profile=0; shift ;;
 	*) sed -n '2,20p' "$0" >&2; exit 2 ;;
 	esac
 done
@@ -101,9 +139,20 @@ if command -v valgrind >/dev/null && [ -x "$BUILD/bench/bench_walk" ]; then
 	done
 fi
 
+# Exit-path profile: for a few runs, the guest again with profile=1 (a Bochs
+# magic breakpoint before sample 3 of each event) and workloads=0; the
+# debugger traces each marked sample instruction by instruction.
+if [ $profile -eq 1 ]; then
+	rm -rf "$out/profile"; mkdir -p "$out/profile"
+	for run in ept-4l shadow-32 shadow-4l; do
+		grep -q '^ok\|^partial' "$runs/$run.status" 2>/dev/null && echo "$run"
+	done | xargs -P "$jobs" -I{} bash scripts/bench.sh --profile-run {} "$cpu" "$runs" "$out/profile"
+fi
 [ -f "$out/results.csv" ] && mv "$out/results.csv" "$out/previous.csv"
 fi
 secs=$(($(date +%s) - t0))
+nm -n "$UMBRA" > "$out/umbra.sym" 2>/dev/null
+nm -n "$GUEST" > "$out/guest.sym" 2>/dev/null
 CPU=$cpu COMMIT=$commit OUT=$out SECS=$secs CG_WALKS=$CG_WALKS CG_FAULTS=$CG_FAULTS python3 - <<'EOF'
 import csv, os, re
 
@@ -125,7 +174,8 @@ EVENTS = [
     ("fill-4k", "first touch of a page whose guest PTE is present (shadow 4 KiB fill)", 1000, ("shadow",)),
     ("read-hit", "touch of a page touched before", None, ()),
     ("pt-write", "write to a PTE of the active page table (write-protected under shadow)", 800, ("shadow",)),
-    ("invlpg", "INVLPG of a mapped page", None, ()),
+    ("pd-write", "write to an unused entry of a live level-2 table (the root under 2-level paging)", None, ()),
+    ("invlpg", "INVLPG of a page just touched", None, ()),
     ("guest-pf", "guest #PF on a not-present PTE, guest handler skips the load", None, ()),
     ("cr3-cached", "MOV CR3 to a root used before", 300, ("shadow",)),
     ("cr3-uncached", "MOV CR3 to a root never used (a fresh copy)", None, ()),
@@ -156,13 +206,16 @@ for m in MODES:
             mo = re.match(r"bench: workload (\S+) ticks (\d+)", ln)
             if mo:
                 r["workloads"][mo[1]] = int(mo[2])
+            mo = re.match(r"shadow: guest 'bench': (.*)", ln)
+            if mo:
+                r["shadow_stats"] = mo[1]
             mo = re.match(r"bench: tsc-check nops 1000 ticks (\d+)", ln)
             if mo:
                 r["tsc"] = int(mo[1])
             mo = re.match(r"bench\s+\S.*?\s(\d+|stopped)\s+(.*=.*)$", raw)
             if mo and not raw.startswith("["):
                 r["exits"] = mo[2].strip()
-        if r["status"] == "ok" and "null" in r["events"]:
+        if r["status"] in ("ok", "partial") and "null" in r["events"]:
             null = r["events"]["null"][1]
             # Per-event net cost: the bracket (two RDTSCs and a MOV) removed.
             for k, (mn, med, mx, n) in list(r["events"].items()):
@@ -176,15 +229,17 @@ for m in MODES:
 
 def cell_na(m, p):
     r = runs[(m, p)]
+    if r["status"] == "partial":
+        return "not reached (guest stopped, see notes)"
     if r["status"] == "na":
         return NA_SHADOW if m == "shadow" else "n/a (" + r["why"] + ")"
     return "failed (" + r["why"] + ")"
 
 def ev_cell(m, p, k):
     r = runs[(m, p)]
-    if r["status"] == "ok" and k == "vmcall" and m == "native":
+    if r["status"] in ("ok", "partial") and k == "vmcall" and m == "native":
         return "#UD (no VMX)"
-    if r["status"] != "ok" or k not in r.get("net", {}):
+    if r["status"] not in ("ok", "partial") or k not in r.get("net", {}):
         return cell_na(m, p)
     mn, med, mx, n = r["net"][k]
     return f"{med:,}" + (f" (min {mn:,})" if mn != med else "")
@@ -193,7 +248,7 @@ def verdict(k, target, applies, p):
     parts = []
     for m in applies:
         r = runs[(m, p)]
-        if r["status"] != "ok" or k not in r.get("net", {}):
+        if r["status"] not in ("ok", "partial") or k not in r.get("net", {}):
             parts.append(f"{MODE_NAME[m]}: n/a")
         else:
             v = r["net"][k][1]
@@ -238,7 +293,7 @@ for k, label, targets in WORKLOADS:
         verd = []
         for m in MODES:
             r = runs[(m, p)]
-            v = r["workloads"].get(k) if r["status"] == "ok" else None
+            v = r["workloads"].get(k) if r["status"] in ("ok", "partial") else None
             if v is None:
                 row.append(cell_na(m, p))
                 if m in targets:
@@ -260,8 +315,107 @@ for m in ("ept", "shadow"):
         r = runs[(m, p)]
         md.append(f"| {MODE_NAME[m]} | {PAGING_NAME[p]} | {r['exits'] or cell_na(m, p)} |")
 md.append("")
+stats = [(p, runs[("shadow", p)].get("shadow_stats")) for p in PAGINGS if runs[("shadow", p)].get("shadow_stats")]
+if stats:
+    md.append("Umbra's shadow MMU statistics per run:\n")
+    for p, st in stats:
+        md.append(f"- {PAGING_NAME[p]}: {st}")
+    md.append("")
+
+# Exit-path profiles: one traced sample per event.
+import bisect, collections, glob
+
+def symtab(path):
+    a, n = [], []
+    try:
+        for l in open(path):
+            f = l.split()
+            if len(f) == 3 and f[1] in "tTwW":
+                a.append(int(f[0], 16)); n.append(f[2])
+    except OSError:
+        pass
+    return a, n
+
+HSYM, GSYM = symtab(os.path.join(out, "umbra.sym")), symtab(os.path.join(out, "guest.sym"))
+TRAMP = HSYM[0][HSYM[1].index("vmx_exit_trampoline")] if "vmx_exit_trampoline" in HSYM[1] else None
+
+def symname(t, a):
+    i = bisect.bisect_right(t[0], a) - 1
+    return t[1][i] if i >= 0 else hex(a)
+
+def profile_window(lines):
+    """Instructions between the guest's two RDTSCs of the traced sample, by
+    function, host and guest apart (host from the exit trampoline to
+    VMRESUME)."""
+    recs = []
+    for l in lines:
+        mo = re.match(r"\(0\)\.\[(\d+)\] \[0x[0-9a-f]+\] [0-9a-f]+:([0-9a-f]+) \([^)]*\): (.*?)\s*;", l)
+        if mo:
+            recs.append((int(mo[1]), int(mo[2], 16), mo[3]))
+    guest = True
+    tagged = []
+    for t, a, ins in recs:
+        if a == TRAMP:
+            guest = False
+        tagged.append((t, ins, guest, symname(GSYM if guest else HSYM, a)))
+        if not guest and ins.startswith(("vmresume", "vmlaunch")):
+            guest = True
+    starts = [i for i, r in enumerate(tagged) if r[2] and r[1].startswith("rdtsc")]
+    if not starts:
+        return None
+    part = len(starts) < 2
+    i, j = starts[0], (starts[1] if not part else len(tagged) - 1)
+    host, gst = collections.Counter(), collections.Counter()
+    exits = 0
+    for t, ins, g, fn in tagged[i + 1:j + 1]:
+        (gst if g else host)[fn] += 1
+    exits = sum(1 for r in tagged[i + 1:j] if r[1] and not r[2] and r[3] == "vmx_exit_trampoline"
+                and r[1].startswith("push"))
+    return tagged[j][0] - tagged[i][0], sum(gst.values()), host, exits, part
+
+profiles = []
+for rcout in sorted(glob.glob(os.path.join(out, "profile", "*.rc.out"))):
+    name = os.path.basename(rcout)[:-len(".rc.out")]
+    try:
+        evs = open(os.path.join(out, "profile", name + ".events")).read().split()
+    except OSError:
+        continue
+    windows, cur = [], None
+    for l in open(rcout, errors="replace"):
+        if l.startswith("Tracing enabled"):
+            cur = []
+        elif l.startswith("Tracing disabled"):
+            if cur is not None:
+                windows.append(cur)
+            cur = None
+        elif cur is not None:
+            cur.append(l)
+    for ev, w in zip(evs, windows):
+        profiles.append((name, ev, profile_window(w), len(w)))
 
 # Host side: benchmark output and callgrind instruction counts.
+if profiles:
+    md.append("## Exit-path profiles\n")
+    md.append("One sample of each event (sample 3) traced instruction by instruction in the Bochs "
+              "debugger (`make bench` runs the guest again with `profile=1 workloads=0`); "
+              "ticks between the guest's two RDTSCs split into guest instructions and host "
+              "instructions by function (exit trampoline to VMRESUME), with the number of VM exits. "
+              "Windows are capped at 40,000 instructions: a longer path is shown in part.\n")
+    md.append("| run | event | ticks | guest | host | exits | host instructions by function (largest first) |")
+    md.append("|---|---|---:|---:|---:|---:|---|")
+    for name, ev, res, n in profiles:
+        m, p = name.split("-", 1)
+        label = f"{MODE_NAME[m]} {PAGING_NAME[p]}"
+        if res is None:
+            md.append(f"| {label} | {ev} | window of {n:,} lines ends before the sample does | | | | |")
+            continue
+        ticks, g, host, exits, part = res
+        top = ", ".join(f"{f} {c}" for f, c in host.most_common(10))
+        if part:
+            top = f"(first {ticks:,} ticks only) " + top
+        md.append(f"| {label} | {ev} | {'>= ' if part else ''}{ticks:,} | {g} | {sum(host.values()):,} | {exits} | {top} |")
+    md.append("")
+
 md.append("## Host side: the MMU core\n")
 try:
     host = open(os.path.join(out, "host.txt")).read().strip()
@@ -307,9 +461,11 @@ if cg:
 # CSV and reproducibility check.
 rows = []
 for (m, p), r in runs.items():
-    if r["status"] != "ok":
+    if r["status"] not in ("ok", "partial"):
         rows.append([cpu, commit, m, p, "status", r["status"], "", "", "", "", "", NA_SHADOW if r["status"] == "na" else r["why"]])
         continue
+    if r["status"] == "partial":
+        rows.append([cpu, commit, m, p, "status", "partial", "", "", "", "", "", r["why"]])
     for k, (mn, med, mx, n) in r["events"].items():
         net = r.get("net", {}).get(k)
         rows.append([cpu, commit, m, p, "event", k, mn, med, mx, n, net[1] if net else "", "ok"])
@@ -326,6 +482,14 @@ with open(os.path.join(out, "results.csv"), "w", newline="") as fh:
     w = csv.writer(fh)
     w.writerow(header)
     w.writerows(rows)
+
+notes = [(m, p, r) for (m, p), r in runs.items() if r["status"] not in ("ok",)]
+if notes:
+    md.append("## Notes on runs that did not finish\n")
+    for m, p, r in notes:
+        why = NA_SHADOW if r["status"] == "na" else r["why"]
+        md.append(f"- {MODE_NAME[m]}, {PAGING_NAME[p]}: {r['status']}: {why}")
+    md.append("")
 
 md.append("## Reproducibility\n")
 prev = os.path.join(out, "previous.csv")
@@ -359,12 +523,12 @@ with open(os.path.join(out, "events.dat"), "w") as fh:
             vals = []
             for m in MODES:
                 net = runs[(m, p)].get("net", {}).get(k)
-                vals.append(str(max(net[1], 1)) if net and runs[(m, p)]["status"] == "ok" else "NaN")
+                vals.append(str(max(net[1], 1)) if net else "NaN")
             fh.write(f"{k} {' '.join(vals)}\n")
         fh.write("\n\n")
 # The gnuplot script: one panel per guest paging mode, one bar per mode that
 # has figures (a histogram column without points is an error in gnuplot).
-have = [i for i, m in enumerate(MODES) if any(runs[(m, p)]["status"] == "ok" for p in PAGINGS)]
+have = [i for i, m in enumerate(MODES) if any(runs[(m, p)]["status"] in ("ok", "partial") for p in PAGINGS)]
 dat = os.path.join(out, "events.dat")
 gp = [f'set terminal pngcairo size 1400,1500 font ",10"',
       f'set output "{os.path.join(out, "events.png")}"',

@@ -508,7 +508,7 @@ static void ev_cr3(void)
 		 * first fetch under the new root faults at the same address and
 		 * RIP, which Umbra's shadow MMU (shadow-vmm 60232ea) takes for a
 		 * fault that makes no progress after 8 in a row. */
-		(void)t_pf((const void *)(uintptr_t)MISC_VA);
+		(void)t_pf((const void *)(uintptr_t)(MISC_VA + (i % PF_PAGES) * PAGE));
 	}
 	report_event("cr3-uncached", n);
 	free_path(other, FORK_VA);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # bench.sh [--cpu BOCHS_MODEL] [--jobs N] [--out DIR] [--report-only] [--no-profile]
+#          [--update-docs]
 #
 # The benchmark runner behind `make bench` (which builds build/umbra.elf,
 # build/guests/bench.elf and the host benchmarks first, and writes
@@ -17,7 +18,8 @@
 #   profile/      instruction traces of one sample per event (EPT 4-level,
 #                 shadow 2-level and 4-level), summarised in results.md
 # --report-only rebuilds the report from the runs already in DIR;
-# --no-profile skips the traced runs.
+# --no-profile skips the traced runs; --update-docs copies the report into
+# docs/performance.md between its bench:begin and bench:end markers.
 # Timings are reported, never asserted: the exit status is non-zero only when
 # a run failed to produce its figures.
 set -uo pipefail
@@ -96,7 +98,7 @@ if [ "${1:-}" = --profile-run ]; then
 	exit 0
 fi
 
-cpu=corei7_skylake_x jobs=2 out=$BUILD/bench report_only=0 profile=1
+cpu=corei7_skylake_x jobs=2 out=$BUILD/bench report_only=0 profile=1 update_docs=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpu) cpu=$2; shift 2 ;;
@@ -104,6 +106,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--report-only) report_only=1; shift ;;
 	--no-profile) profile=0; shift ;;
+	--update-docs) update_docs=1; shift ;;
 	*) sed -n '2,20p' "$0" >&2; exit 2 ;;
 	esac
 done
@@ -531,11 +534,11 @@ with open(os.path.join(out, "events.dat"), "w") as fh:
 have = [i for i, m in enumerate(MODES) if any(runs[(m, p)]["status"] in ("ok", "partial") for p in PAGINGS)]
 dat = os.path.join(out, "events.dat")
 gp = [f'set terminal pngcairo size 1400,1500 font ",10"',
-      f'set output "{os.path.join(out, "events.png")}"',
+      f'set output "{os.path.join(out, "events.png")}"', "set termoption noenhanced",
       f'set multiplot layout 3,1 title "Umbra per-event cost (median ticks net of the bracket, log scale; 1 = one instruction): Bochs {cpu}, commit {commit}"',
       "set style data histograms", "set style histogram clustered gap 1",
       "set style fill solid 0.8 border -1", "set logscale y", "set yrange [0.8:*]",
-      'set ylabel "ticks (= instructions)"', "set termoption noenhanced", "set grid ytics", "set key top left",
+      'set ylabel "ticks (= instructions)"', "set grid ytics", "set key top left",
       "set xtics rotate by -20"]
 for i, p in enumerate(PAGINGS):
     gp.append(f'set title "{PAGING_NAME[p]} guest paging"')
@@ -552,6 +555,21 @@ if command -v gnuplot >/dev/null; then
 	gnuplot "$out/events.gp" 2>"$out/gnuplot.log" || echo "bench: gnuplot failed (see $out/gnuplot.log)" >&2
 fi
 
+if [ $update_docs -eq 1 ]; then
+	OUT=$out python3 - <<'EOP'
+import os, re
+doc = "docs/performance.md"
+text = open(doc).read()
+rep = open(os.path.join(os.environ["OUT"], "results.md")).read()
+rep = re.sub(r"^# ", "### ", rep, count=1)
+rep = re.sub(r"^## ", "#### ", rep, flags=re.M)
+rep = re.sub(r"^### (?!Umbra benchmarks)", "##### ", rep, flags=re.M)
+new = re.sub(r"<!-- bench:begin -->.*<!-- bench:end -->",
+             lambda m: "<!-- bench:begin -->\n" + rep + "<!-- bench:end -->", text, flags=re.S)
+open(doc, "w").write(new)
+EOP
+	echo "bench: docs/performance.md updated"
+fi
 cat "$out/results.md"
 echo "bench: report in $out/results.md, $out/results.csv, $out/events.png"
 bad=$(grep -l '^fail' "$runs"/*.status 2>/dev/null)

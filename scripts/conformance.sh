@@ -21,7 +21,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-UMBRA_MODES=${UMBRA_MODES:-ept}
+UMBRA_MODES=${UMBRA_MODES:-ept shadow}
 JOBS=${JOBS:-2}
 TIMEOUT=${TIMEOUT:-300}
 GUEST=$BUILD/guests/paging.elf

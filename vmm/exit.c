@@ -689,6 +689,9 @@ bool exit_handle(struct guest *g)
 	g->exits_total++;
 	if (reason < EXIT_REASON_COUNT)
 		g->exits[reason]++;
+	/* A write to a flooded guest table left unprotected until this exit. */
+	if (g->shadow && g->step.active && g->step.lazy)
+		smmu_step_done(g);
 
 	if (reason_full & EXIT_REASON_ENTRY_FAIL) {
 		kprintf("vmm: guest '%s': VM entry failed: exit reason %u (%s), qualification %llu\n",

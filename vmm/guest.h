@@ -73,6 +73,9 @@ struct guest {
 		gpa_t gpa[4];
 		hpa_t snap[4];		/* frame copies before the step */
 		bool guest_tf;		/* TF stepping: the guest's own RFLAGS.TF */
+		bool lazy;		/* unprotected until the next VM exit */
+		gpa_t last_gpa;		/* frame of the last step, for flooding */
+		unsigned repeat;	/* steps in a row on last_gpa */
 	} step;
 	hpa_t msr_area;			/* EFER via MSR-load areas (no EFER controls) */
 	uint64_t cr2;			/* written to the real CR2 before entry */
@@ -81,7 +84,7 @@ struct guest {
 	uint32_t last_pf_pfec;
 	unsigned same_pf;
 	uint64_t sh_frames, sh_frames_peak;	/* frames held by the shadow */
-	uint64_t sh_steps, sh_zapped_writes, sh_guest_pf, sh_reinjected;
+	uint64_t sh_steps, sh_lazy, sh_zapped_writes, sh_guest_pf, sh_reinjected;
 
 	struct uart uart;
 	uint64_t exits[EXIT_REASON_COUNT];

@@ -50,8 +50,16 @@
 static hpa_t smmu_alloc_page(void *ctx)
 {
 	struct guest *g = ctx;
-	hpa_t hpa = frame_alloc_contig(1, PAGE_SIZE, 1ull << 32);
+	hpa_t hpa = frame_alloc();
 
+	/* frame_alloc is the fast path; the bounded search only when it
+	 * returned a frame above 4 GiB. */
+	if (hpa && hpa + PAGE_SIZE > (1ull << 32)) {
+		hpa_t low = frame_alloc_contig(1, PAGE_SIZE, 1ull << 32);
+
+		frame_free(hpa);
+		hpa = low;
+	}
 	if (hpa && ++g->sh_frames > g->sh_frames_peak)
 		g->sh_frames_peak = g->sh_frames;
 	return hpa;
@@ -99,15 +107,16 @@ void smmu_release(struct guest *g)
 
 	kprintf("shadow: guest '%s': %llu faults (%llu guest #PF, %llu re-injected), %llu pages in "
 		"use of %llu allocated, %llu zapped (%llu by LRU), root cache %llu hits %llu misses, "
-		"peak %llu frames, %llu unsync, %llu syncs, %llu single-steps (%s), %llu emulated writes, "
-		"%llu unshadowed writes; leaked %lld\n", g->name, (unsigned long long)st.faults,
+		"peak %llu frames, %llu unsync, %llu syncs, %llu single-steps (%s), %llu until-exit, "
+		"%llu emulated writes, %llu unshadowed writes; leaked %lld\n", g->name, (unsigned long long)st.faults,
 		(unsigned long long)g->sh_guest_pf, (unsigned long long)g->sh_reinjected,
 		(unsigned long long)st.pages, (unsigned long long)st.pages_allocated,
 		(unsigned long long)st.pages_zapped, (unsigned long long)st.lru_zaps,
 		(unsigned long long)st.root_cache_hits, (unsigned long long)st.root_cache_misses,
-		(unsigned long long)g->sh_frames_peak, (unsigned long long)st.unsync_pages, (unsigned long long)st.syncs,
-		(unsigned long long)g->sh_steps, vmx_cfg.mtf ? "MTF" : "TF", (unsigned long long)st.emulated_writes,
-		(unsigned long long)g->sh_zapped_writes, leaked);
+		(unsigned long long)g->sh_frames_peak, (unsigned long long)st.unsync_pages,
+		(unsigned long long)st.syncs, (unsigned long long)g->sh_steps,
+		vmx_cfg.mtf ? "MTF" : "TF", (unsigned long long)g->sh_lazy,
+		(unsigned long long)st.emulated_writes, (unsigned long long)g->sh_zapped_writes, leaked);
 }
 
 /* ---- real state ------------------------------------------------------------ */
@@ -358,12 +367,32 @@ static void reinject(struct guest *g, uint64_t idt)
  * instruction that writes (MOV, XCHG, CMPXCHG, CMPXCHG8B, locked RMW,
  * STOS, MOVS ...) without decoding it. When neither works, unshadow the
  * frame (shadow_zap_gfn) and let the write run. */
+#define SMMU_FLOOD_STEPS	16
+
 static void write_step(struct guest *g, gva_t gva, gpa_t gpa, unsigned fault_access)
 {
 	unsigned i = g->step.n;
 	void *frame = guest_gpa_ptr(g, gpa & PAGE_MASK, PAGE_SIZE);
 	bool blocked = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
 	bool can_step = vmx_cfg.mtf || g->step.active || !blocked;
+
+	/* Write flooding on a frame the shadow cannot let go of (a pinned
+	 * PAE-root PD, the 4-level root's PML4, a 32-bit PD: flooding zaps
+	 * only unpinned pages), e.g. a guest clearing a live table byte by
+	 * byte: leave the leaf writable until the next VM exit of any kind
+	 * instead of one instruction. The shadow then lags the guest's
+	 * writes to that table until the next exit, which every INVLPG,
+	 * MOV CR3 and every access the stale shadow cannot serve (#PF) is:
+	 * a lag the guest cannot tell from paging-structure caching
+	 * (SDM Vol. 3A 4.10.4). */
+	if (!g->step.active) {
+		if ((gpa & PAGE_MASK) == g->step.last_gpa)
+			g->step.repeat++;
+		else
+			g->step.repeat = 0;
+		g->step.last_gpa = gpa & PAGE_MASK;
+		g->step.lazy = g->step.repeat >= SMMU_FLOOD_STEPS;
+	}
 
 	if (can_step && frame && i < ARRAY_SIZE(g->step.gva)) {
 		if (!g->step.snap[i])
@@ -376,6 +405,10 @@ static void write_step(struct guest *g, gva_t gva, gpa_t gpa, unsigned fault_acc
 			if (g->step.active)
 				return;
 			g->step.active = true;
+			if (g->step.lazy) {
+				g->sh_lazy++;
+				return;
+			}
 			if (vmx_cfg.mtf) {
 				vmcs_write(VMCS_PROC_CTLS, vmcs_read(VMCS_PROC_CTLS) | CPU_MTF);
 			} else {
@@ -401,7 +434,9 @@ static void write_step(struct guest *g, gva_t gva, gpa_t gpa, unsigned fault_acc
  * A guest that had TF set itself gets its single-step #DB (DR6.BS). */
 void smmu_step_done(struct guest *g)
 {
-	if (vmx_cfg.mtf) {
+	if (g->step.lazy && g->step.active) {
+		/* nothing to undo: no MTF, no TF */
+	} else if (vmx_cfg.mtf) {
 		vmcs_write(VMCS_PROC_CTLS, vmcs_read(VMCS_PROC_CTLS) & ~(uint64_t)CPU_MTF);
 	} else {
 		vmcs_write(VMCS_EXCEPTION_BITMAP, vmcs_read(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));
@@ -414,7 +449,8 @@ void smmu_step_done(struct guest *g)
 	}
 	if (!g->step.active)
 		return;
-	g->sh_steps++;
+	if (!g->step.lazy)
+		g->sh_steps++;
 	for (unsigned i = 0; i < g->step.n; i++)
 		shadow_reprotect(&g->sh, g->step.gva[i]);
 	for (unsigned i = 0; i < g->step.n; i++) {
@@ -427,6 +463,7 @@ void smmu_step_done(struct guest *g)
 	}
 	g->step.n = 0;
 	g->step.active = false;
+	g->step.lazy = false;
 	if (g->sh.root.sp && g->sh.root.sp->role.invalid)
 		(void)load_root(g);
 }

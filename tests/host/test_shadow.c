@@ -531,6 +531,50 @@ static void test_emulate_flood(void)
 	teardown();
 }
 
+/* The single-step path for SHADOW_EMULATE: shadow_unprotect makes exactly
+ * the faulting leaf writable (supervisor-only for a supervisor access),
+ * shadow_reprotect drops it, asks for a flush and restores the invariants;
+ * the diff reported with shadow_guest_write drops the changed shadow entry. */
+static void test_unprotect_step(void)
+{
+	setup_small4(&mode4, 64);
+	fake_mem_write64(&fm, (4 << 12), (3ull << 12) | 0x67);	/* gva 0 -> PD 3 */
+	fake_mem_write64(&fm, (4 << 12) + 8, (100ull << 12) | 0x67);
+	CHECK_EQ(guest_access(0x1000, 0), SHADOW_OK);
+	struct shadow_gwalk w;
+	unsigned perm;
+	CHECK_EQ(gtest_walk(&gt, 0, ACC_W, true, &w, &perm), GW_OK);
+	CHECK_EQ(shadow_fault(&sh, 0, &w, ACC_W), SHADOW_EMULATE);
+	CHECK(!(shadow_leaf(0) & SPTE_W));
+	(void)shadow_take_flush(&sh);
+	CHECK(!shadow_unprotect(&sh, 0x7654000, ACC_W));		/* nothing mapped there */
+	CHECK(shadow_unprotect(&sh, 0, ACC_W));
+	CHECK((shadow_leaf(0) & (SPTE_W | SPTE_D | SPTE_U)) == (SPTE_W | SPTE_D));
+	/* "The instruction": rewrite the PDE for gva 0x1000 (same frame 3). */
+	uint64_t old = fake_mem_read64(&fm, (3 << 12));
+	CHECK(old & 1);
+	fake_mem_write64(&fm, (3 << 12), old & ~1ull);
+	shadow_reprotect(&sh, 0);
+	CHECK(!(shadow_leaf(0) & SPTE_P));
+	CHECK(shadow_take_flush(&sh));
+	shadow_guest_write(&sh, (3 << 12), 8);
+	check_invariants();
+	/* The shadow saw the PDE go: both pages now fault in the guest. */
+	CHECK_EQ(guest_access(0x1000, 0), -1);
+	CHECK_EQ(guest_access(0, 0), -1);
+	fake_mem_write64(&fm, (3 << 12), old);
+	shadow_guest_write(&sh, (3 << 12), 8);
+	CHECK_EQ(guest_access(0, 0), SHADOW_OK);
+	check_coherent(0);
+	/* A user access keeps U. */
+	CHECK_EQ(shadow_fault(&sh, 0, &w, ACC_W | ACC_U), SHADOW_EMULATE);
+	CHECK(shadow_unprotect(&sh, 0, ACC_W | ACC_U));
+	CHECK(shadow_leaf(0) & SPTE_U);
+	shadow_reprotect(&sh, 0);
+	check_invariants();
+	teardown();
+}
+
 /* Guest CR0.WP = 0: a supervisor write to a read-only user page gets a
  * supervisor-only writable leaf (XD under SMEP); a user read turns it back.
  * Under SMAP the write is emulated instead. */
@@ -758,6 +802,7 @@ int main(void)
 	test_dirty();
 	test_unsync_invlpg();
 	test_emulate_flood();
+	test_unprotect_step();
 	test_wp0();
 	test_root_cache();
 	test_zap();

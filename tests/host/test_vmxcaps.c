@@ -193,6 +193,45 @@ static void test_missing(void)
 	CHECK_EQ(vmx_caps_negotiate(&m, &want_all, &c, err, sizeof(err)), VMX_CAPS_BAD_BASIC);
 }
 
+/* mmu=auto|shadow: EPT and the EFER controls become optional. On a
+ * Penryn-like CPU (no EPT, VPID or EFER controls) the configuration is
+ * accepted for shadow paging; on Skylake nothing changes. */
+static void test_ept_optional(void)
+{
+	struct vmx_msrs m = skylake();
+	struct vmx_wants w = want_all;
+	struct vmx_config c;
+	char err[200];
+
+	w.ept_optional = true;
+	CHECK_EQ(vmx_caps_negotiate(&m, &w, &c, err, sizeof(err)), VMX_CAPS_OK);
+	CHECK(c.ept && c.load_efer && c.unrestricted && c.vpid && c.invvpid_addr);
+	CHECK(c.entry & ENTRY_LOAD_EFER);
+
+	m.proc2 = CTL(0, 0x005fffff & ~(CPU2_EPT | CPU2_VPID | CPU2_UNRESTRICTED_GUEST));
+	m.true_entry = CTL(0x11fb, 0x3ffff & ~ENTRY_LOAD_EFER);
+	m.true_exit = CTL(0x00036dfb, 0x00ffffff & ~(EXIT_SAVE_EFER | EXIT_LOAD_EFER));
+	CHECK_EQ(vmx_caps_negotiate(&m, &w, &c, err, sizeof(err)), VMX_CAPS_OK);
+	CHECK(!c.ept && !c.vpid && !c.unrestricted && !c.load_efer);
+	CHECK(!(c.entry & ENTRY_LOAD_EFER) && !(c.exit & (EXIT_SAVE_EFER | EXIT_LOAD_EFER)));
+	/* mmu=ept still names the missing control. */
+	w.ept_optional = false;
+	CHECK_EQ(vmx_caps_negotiate(&m, &w, &c, err, sizeof(err)), VMX_CAPS_MISSING_CONTROL);
+	CHECK(strstr(err, "enable EPT") != NULL);
+
+	/* EPT present but no EFER controls: shadow only (EPT guests need them). */
+	m = skylake();
+	m.true_entry = CTL(0x11fb, 0x3ffff & ~ENTRY_LOAD_EFER);
+	w.ept_optional = true;
+	CHECK_EQ(vmx_caps_negotiate(&m, &w, &c, err, sizeof(err)), VMX_CAPS_OK);
+	CHECK(!c.ept && !c.unrestricted && !(c.proc2 & CPU2_EPT) && !c.load_efer);
+	/* ept=off with ept_optional: no EPT, EFER controls still used. */
+	m = skylake();
+	w.ept = VMX_EPT_OFF;
+	CHECK_EQ(vmx_caps_negotiate(&m, &w, &c, err, sizeof(err)), VMX_CAPS_OK);
+	CHECK(!c.ept && c.load_efer && c.vpid);
+}
+
 static void test_fixed_and_names(void)
 {
 	CHECK_EQ(vmx_cr_fixed_violations(0x80000031, 0x80000021, 0xffffffff), 0);
@@ -210,6 +249,7 @@ int main(void)
 	test_options();
 	test_older();
 	test_missing();
+	test_ept_optional();
 	test_fixed_and_names();
 	return check_done("vmxcaps");
 }

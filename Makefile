@@ -238,3 +238,23 @@ clean:
 # ---- aggregate targets (after every section has added to the lists) ----------
 fuzz-targets: $(FUZZ_TARGETS)
 .PHONY: fuzz-targets
+
+# ---- benchmarks ----------------------------------------------------------------
+# `make bench [CPU=model]`: the benchmark guest (tests/guest/bench) natively,
+# under Umbra with EPT and with shadow paging, for 2-level, PAE and 4-level
+# guest paging, in Bochs on one CPU model; plus the host MMU benchmarks and
+# their callgrind counts. Report: build/bench/ (scripts/bench.sh,
+# docs/performance.md). Timings are reported, never asserted.
+# BENCH_ARGS: more scripts/bench.sh options (--update-docs, --no-profile).
+CPU ?= corei7_skylake_x
+BENCH_ARGS ?=
+GUEST_SRCS_bench := tests/guest/bench/bench.c tests/guest/bench/bench_asm.S
+BENCH_GUEST := $(BUILD)/guests/bench.elf
+bench: $(BUILD)/umbra.elf $(BENCH_GUEST) $(HOST_BENCHES)
+	bash scripts/deps.sh bench
+	@mkdir -p $(BUILD)/bench
+	$(MAKE) --no-print-directory bench-host >$(BUILD)/bench/host.txt 2>&1 || \
+		{ cat $(BUILD)/bench/host.txt; exit 1; }
+	cat $(BUILD)/bench/host.txt
+	bash scripts/bench.sh --cpu $(CPU) $(BENCH_ARGS)
+.PHONY: bench

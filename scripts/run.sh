@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh EMU ISO [--cpu BOCHS_MODEL] [--qemu-cpu QEMU_MODEL] [--timeout SECONDS]
-#        [--serial FILE] [--quiet] [--megs N]
+#        [--serial FILE] [--quiet] [--megs N] [--debug-rc FILE]
 #
 # Boots ISO headless and streams its serial console to stdout until the
 # machine powers off. EMU: bochs | qemu (SeaBIOS) | qemu-uefi (OVMF) |
@@ -8,12 +8,16 @@
 # VMX, else bochs). Exit status: 0 when the machine powered off by itself
 # (the verdict is in the serial log), 124 on timeout, 2 on usage errors.
 # For QEMU the isa-debug-exit status is printed as "run: qemu exit status N".
+# --debug-rc FILE (bochs): run the Bochs debugger commands in FILE instead of
+# "c" and "quit", with magic_break on (the guest's `xchg %bx,%bx` stops into
+# the debugger), and keep the debugger's output (e.g. `trace on` instruction
+# traces) in FILE.out. Used by scripts/bench.sh to profile exit paths.
 set -uo pipefail
 
 emu=${1:-}; iso=${2:-}
-[ -n "$emu" ] && [ -n "$iso" ] || { sed -n '2,10p' "$0" >&2; exit 2; }
+[ -n "$emu" ] && [ -n "$iso" ] || { sed -n '2,14p' "$0" >&2; exit 2; }
 shift 2
-cpu=corei7_skylake_x qemu_cpu=max timeout=120 serial="" quiet=0 megs=512
+cpu=corei7_skylake_x qemu_cpu=max timeout=120 serial="" quiet=0 megs=512 debug_rc=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cpu) cpu=$2; shift 2 ;;
@@ -21,6 +25,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--serial) serial=$2; shift 2 ;;
 	--megs) megs=$2; shift 2 ;;
+	--debug-rc) debug_rc=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	*) echo "run: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -66,6 +71,10 @@ speaker: enabled=0
 sound: driver=dummy
 EOB
 	printf 'c\nquit\n' > "$work/dbg.rc"
+	if [ -n "$debug_rc" ]; then
+		cp "$debug_rc" "$work/dbg.rc"
+		echo "magic_break: enabled=1" >> "$work/bochsrc"
+	fi
 	cmd=(env SDL_VIDEODRIVER=dummy bochs-bin -q -f "$work/bochsrc" -rc "$work/dbg.rc") ;;
 qemu)
 	cmd=(qemu-system-x86_64 -M pc -cpu "$qemu_cpu" "${qemu_common[@]}") ;;
@@ -88,6 +97,7 @@ if [ $quiet -eq 0 ]; then
 fi
 wait $pid
 status=$?
+[ -z "$debug_rc" ] || cp "$work/emu.out" "$debug_rc.out"
 [ $quiet -eq 1 ] || { sleep 0.3; kill $tailpid 2>/dev/null; wait $tailpid 2>/dev/null; }
 if [ $status -eq 124 ] || [ $status -eq 137 ]; then
 	echo "run: timeout: the machine did not power off within ${timeout}s; stopped it" >&2

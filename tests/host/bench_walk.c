@@ -1,6 +1,7 @@
-/* Walks per second per paging mode: a valid chain to a 4 KiB page with A
+/* Walks per second per paging mode (argument: walks per mode, default WALKS): a valid chain to a 4 KiB page with A
  * and D already set (the steady state), read accesses, fake memory. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,8 +22,9 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	unsigned walks = argc > 1 ? (unsigned)atoi(argv[1]) : WALKS;
 	static const struct {
 		const char *name;
 		struct paging_mode m;
@@ -62,7 +64,7 @@ int main(void)
 				fakemem_write(&fm, (uint64_t)l * 4096, e | next, is32 ? 4 : 8);
 		}
 		t0 = now();
-		for (unsigned n = 0; n < WALKS; n++) {
+		for (unsigned n = 0; n < walks; n++) {
 			if (gwalk(&gm, &fm.ops, (uint64_t)gm.levels * 4096, pdpte, n & 0xfff, 0, &res) !=
 			    GWALK_OK)
 				return 1;
@@ -70,7 +72,7 @@ int main(void)
 		}
 		t1 = now();
 		printf("bench_walk: %-8s %6.1f M walks/s (%.0f ns/walk)\n", modes[i].name,
-		       WALKS / (t1 - t0) / 1e6, (t1 - t0) / WALKS * 1e9);
+		       walks / (t1 - t0) / 1e6, (t1 - t0) / walks * 1e9);
 	}
 	return sink == 0;
 }

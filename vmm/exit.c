@@ -259,21 +259,33 @@ static uint64_t guest_efer(struct guest *g)
 /* With EPT and PAE paging (not IA-32e), VM entry loads the PDPTEs from the
  * VMCS (SDM Vol. 3C 27.3.2.4); an emulated MOV to CR0/CR3/CR4 that enters
  * or stays in PAE paging must therefore load them as the CPU would
- * (SDM Vol. 3A 4.4.1). Returns false when one has reserved bits set (#GP). */
-static bool load_pdptes(struct guest *g, uint64_t cr3)
+ * (SDM Vol. 3A 4.4.1). read_pdptes() returns false when one has reserved
+ * bits set (#GP); it changes nothing, so a faulting MOV has no effect. */
+static bool read_pdptes(struct guest *g, uint64_t cr3, uint64_t pdpte[4])
 {
 	uint64_t *p = guest_gpa_ptr(g, cr3 & 0xffffffe0ull, 32);
-	uint64_t pdpte[4] = { 0 };
 
-	if (p) {
-		for (unsigned i = 0; i < 4; i++) {
-			pdpte[i] = p[i];
-			if ((pdpte[i] & 1) && (pdpte[i] & (0x1e6ull | ~((1ull << boot_cpu.maxphyaddr) - 1))))
-				return false;
-		}
+	for (unsigned i = 0; i < 4; i++) {
+		pdpte[i] = p ? p[i] : 0;
+		if ((pdpte[i] & 1) && (pdpte[i] & (0x1e6ull | ~((1ull << boot_cpu.maxphyaddr) - 1))))
+			return false;
 	}
+	return true;
+}
+
+static void write_pdptes(const uint64_t pdpte[4])
+{
 	for (unsigned i = 0; i < 4; i++)
 		vmcs_write((enum vmcs_field)(VMCS_GUEST_PDPTE0 + 2 * i), pdpte[i]);
+}
+
+static bool load_pdptes(struct guest *g, uint64_t cr3)
+{
+	uint64_t pdpte[4];
+
+	if (!read_pdptes(g, cr3, pdpte))
+		return false;
+	write_pdptes(pdpte);
 	return true;
 }
 
@@ -296,10 +308,15 @@ static bool apply_paging_state(struct guest *g, uint64_t cr0, uint64_t cr4, uint
 	uint64_t fixed0 = vmx_guest_cr0_fixed0(c);
 	bool pg = cr0 & CR0_PG;
 	bool lma = pg && (efer & EFER_LME);
+	bool pae_paging = pg && (cr4 & CR4_PAE) && !lma;
+	uint64_t pdpte[4];
 
 	/* A stopped guest needs no #GP: report success. */
 	if (g->shadow)
 		return smmu_set_paging(g, cr0, cr4, efer, cr3, pdpte_load) != SMMU_GP;
+	/* Check the PDPTEs before anything changes (SDM Vol. 3A 4.4.1). */
+	if (pae_paging && !read_pdptes(g, cr3, pdpte))
+		return false;
 
 	vmcs_write(VMCS_CR0_SHADOW, cr0);
 	vmcs_write(VMCS_CR4_SHADOW, cr4);
@@ -327,8 +344,8 @@ static bool apply_paging_state(struct guest *g, uint64_t cr0, uint64_t cr4, uint
 		vmcs_write(VMCS_GUEST_CR4, (cr4 | c->cr4_fixed0) & c->cr4_fixed1);
 		vmcs_write(VMCS_GUEST_CR3, cr3);
 		vmcs_write(VMCS_GUEST_EFER, lma ? efer | EFER_LMA : efer & ~EFER_LMA);
-		if (pg && (cr4 & CR4_PAE) && !lma && !load_pdptes(g, cr3))
-			return false;
+		if (pae_paging)
+			write_pdptes(pdpte);
 	}
 	vmcs_sync_ia32e();
 	exit_flush_guest_tlb(g);
@@ -692,6 +709,10 @@ bool exit_handle(struct guest *g)
 	/* A write to a flooded guest table left unprotected until this exit. */
 	if (g->shadow && g->step.active && g->step.lazy)
 		smmu_step_done(g);
+	/* Any other exit in between (INVLPG, MOV CR3, I/O...) means the guest
+	 * moved on: a later #PF at the same place is not "no progress". */
+	if (reason != EXIT_EXCEPTION_NMI)
+		g->same_pf = 0;
 
 	if (reason_full & EXIT_REASON_ENTRY_FAIL) {
 		kprintf("vmm: guest '%s': VM entry failed: exit reason %u (%s), qualification %llu\n",

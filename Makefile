@@ -250,6 +250,7 @@ CPU ?= corei7_skylake_x
 BENCH_ARGS ?=
 GUEST_SRCS_bench := tests/guest/bench/bench.c tests/guest/bench/bench_asm.S
 BENCH_GUEST := $(BUILD)/guests/bench.elf
+guests: $(BENCH_GUEST)
 bench: $(BUILD)/umbra.elf $(BENCH_GUEST) $(HOST_BENCHES)
 	bash scripts/deps.sh bench
 	@mkdir -p $(BUILD)/bench

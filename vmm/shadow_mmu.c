@@ -449,6 +449,10 @@ void smmu_step_done(struct guest *g)
 	}
 	if (!g->step.active)
 		return;
+	/* The stepped instruction completed: the next #PF at the same place is
+	 * a new access (a guest storing to one table entry again and again),
+	 * not a fault the shadow failed to fix. */
+	g->same_pf = 0;
 	if (!g->step.lazy)
 		g->sh_steps++;
 	for (unsigned i = 0; i < g->step.n; i++)

@@ -8,7 +8,7 @@
 # comparison passes when the native run finished ("pg: done"), no line says
 # FAIL and the Umbra run printed exactly the same lines.
 #
-#   UMBRA_MODES  memory modes to test, default "ept"; also ept-novpid,
+#   UMBRA_MODES  memory modes to test, default "ept shadow"; also ept-novpid,
 #                ept-noug, shadow (see umbra_cmdline)
 #   JOBS         emulators run in parallel, default 2
 #   TIMEOUT      seconds per emulator run, default 300

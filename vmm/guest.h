@@ -84,6 +84,7 @@ struct guest {
 	uint32_t last_pf_pfec;
 	unsigned same_pf;
 	uint64_t sh_frames, sh_frames_peak;	/* frames held by the shadow */
+	char sh_summary[160];		/* shadow statistics for the result table */
 	uint64_t sh_steps, sh_lazy, sh_zapped_writes, sh_guest_pf, sh_reinjected;
 
 	struct uart uart;

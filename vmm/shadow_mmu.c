@@ -117,6 +117,12 @@ void smmu_release(struct guest *g)
 		(unsigned long long)st.syncs, (unsigned long long)g->sh_steps,
 		vmx_cfg.mtf ? "MTF" : "TF", (unsigned long long)g->sh_lazy,
 		(unsigned long long)st.emulated_writes, (unsigned long long)g->sh_zapped_writes, leaked);
+	snprintf(g->sh_summary, sizeof(g->sh_summary),
+		 "%llu faults, %llu pages allocated, %llu zapped (%llu by LRU), root cache %llu hits "
+		 "%llu misses, %llu single-steps, leaked %lld", (unsigned long long)st.faults,
+		 (unsigned long long)st.pages_allocated, (unsigned long long)st.pages_zapped,
+		 (unsigned long long)st.lru_zaps, (unsigned long long)st.root_cache_hits,
+		 (unsigned long long)st.root_cache_misses, (unsigned long long)g->sh_steps, leaked);
 }
 
 /* ---- real state ------------------------------------------------------------ */

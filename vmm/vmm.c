@@ -455,6 +455,8 @@ static void print_results(unsigned n)
 		kprintf("%-16s %-22s %-10s %s\n", g->name, g->mem_mode[0] ? g->mem_mode : "-", code, line);
 		if (g->state == GUEST_STOPPED || g->state == GUEST_NOT_RUN)
 			kprintf("%-16s   why: %s\n", "", g->why);
+		if (g->sh_summary[0])
+			kprintf("%-16s   shadow: %s\n", "", g->sh_summary);
 		if (g->io_other_reads || g->io_other_writes || g->msr_unknown)
 			kprintf("%-16s   unclaimed ports: %llu reads, %llu writes; unknown MSRs: %llu\n", "",
 				(unsigned long long)g->io_other_reads,

@@ -153,7 +153,7 @@ GUEST_CC    := $(CC) -m32
 GUEST_CFLAGS := -std=gnu11 -O2 $(WARN) -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
                -mno-sse -mno-mmx -mno-80387 -fno-asynchronous-unwind-tables \
                -nostdinc -isystem $(GCC_INC) -Itests/guest -MMD -MP
-GUEST_LIB   := tests/guest/lib/entry.S tests/guest/lib/glib.c
+GUEST_LIB   := tests/guest/lib/entry.S tests/guest/lib/glib.c tests/guest/lib/lm.S
 GUEST_SRCS_basic := tests/guest/basic.c tests/guest/basic_lm.S
 GUEST_SRCS_wild := tests/guest/wild.c
 GUEST_SRCS_pool := tests/guest/pool.c
@@ -184,7 +184,7 @@ $(BUILD)/g/tests/guest/lib/entry_aout.o: tests/guest/lib/entry.S
 	$(GUEST_CC) -DAOUT_KLUDGE -c $< -o $@
 
 BASIC_AOUT_OBJS := $(BUILD)/g/tests/guest/lib/entry_aout.o \
-	$(patsubst %,$(BUILD)/g/%.o,$(basename tests/guest/lib/glib.c $(GUEST_SRCS_basic)))
+	$(patsubst %,$(BUILD)/g/%.o,$(basename $(filter-out %/entry.S,$(GUEST_LIB)) $(GUEST_SRCS_basic)))
 $(BUILD)/guests/basic-aout.bin: tests/guest/lib/guest.ld $(BASIC_AOUT_OBJS)
 	@mkdir -p $(dir $@)
 	$(LD) -m elf_i386 -nostdlib --no-warn-rwx-segments -T tests/guest/lib/guest.ld -o $@.elf \

@@ -15,7 +15,6 @@ uint32_t try_mov_cr4(uint32_t val);
 uint32_t try_load_ds(uint32_t selector);
 void gp_stub(void);
 void ud_stub(void);
-void lm_enable(uint32_t pml4, void *gdtr);
 int guest_entry(uint32_t magic, const struct mb1_info *mbi);
 
 static uint64_t pml4[512] __attribute__((aligned(4096)));
@@ -196,7 +195,8 @@ static bool check_paging(void)
 	pml4[0] = (uint32_t)(uintptr_t)pdpt | PTE_P | PTE_W;
 	gdtr.base = (uint32_t)(uintptr_t)gdt;
 
-	lm_enable((uint32_t)(uintptr_t)pml4, &gdtr);
+	gdt_load(&gdtr);
+	lm_enter((uint32_t)(uintptr_t)pml4, 0);
 	uint64_t efer = rdmsr(0xc0000080);
 	uint32_t cr0;
 	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));

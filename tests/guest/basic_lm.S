@@ -2,35 +2,6 @@
 	.text
 	.code32
 
-/* void lm_enable(uint32_t pml4, void *gdtr): load the GDT (code32 0x08,
- * data 0x10, code64 0x18), then CR4.PAE, CR3, EFER.LME, CR0.PG: IA-32e
- * mode, still executing 32-bit compatibility-mode code (SDM Vol. 3A 9.8.5). */
-	.globl lm_enable
-lm_enable:
-	mov 8(%esp), %eax
-	lgdt (%eax)
-	ljmp $0x08, $1f
-1:	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
-	mov %ax, %fs
-	mov %ax, %gs
-	mov %cr4, %eax
-	or $0x20, %eax			/* PAE */
-	mov %eax, %cr4
-	mov 4(%esp), %eax
-	mov %eax, %cr3
-	mov $0xc0000080, %ecx
-	rdmsr
-	or $0x100, %eax			/* LME */
-	wrmsr
-	mov %cr0, %eax
-	or $0x80000000, %eax		/* PG */
-	mov %eax, %cr0
-	ljmp $0x08, $2f
-2:	ret
-
 /* uint32_t lm_call64(uint32_t x): far call into a 64-bit code segment
  * that computes with 64-bit registers, returns (((x ^ 0x9e3779b9) << 32 | x) rotated left
  * by 8) folded: high ^ low, and comes back to compatibility mode. */
@@ -54,7 +25,6 @@ code64:
 	shr $32, %rdx
 	xor %edx, %eax
 	lretl
-
 
 	.text
 	.code32

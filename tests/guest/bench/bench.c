@@ -35,7 +35,6 @@ uint32_t t_write(void *p, uint32_t v);
 uint32_t t_cr3(uint32_t cr3);
 uint32_t t_invlpg(const void *p);
 uint32_t t_pf(const void *p);
-void lm_enter(uint32_t pml4, void *gdtr);
 void pf32(void), pf64(void), exc32_other(void), exc64_other(void);
 extern volatile uint32_t pf_mode, unexpected;
 
@@ -300,7 +299,8 @@ static void paging_init(void)
 	gdtr.base = (uint32_t)(uintptr_t)gdt;
 	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
 	if (mode == PG_4L) {
-		lm_enter(root, &gdtr);
+		gdt_load(&gdtr);
+		lm_enter(root, 0x10000);	/* and CR0.WP */
 		idt_init(true);
 		return;
 	}

@@ -261,35 +261,6 @@ exc64_other:
 	jmp 3b
 	.code32
 
-/* void lm_enter(uint32_t pml4, void *gdtr): load the GDT (0x08 code32,
- * 0x10 data, 0x18 code64), CR4.PAE, CR3, EFER.LME, CR0.PG|WP: IA-32e
- * mode, executing 32-bit compatibility-mode code (SDM Vol. 3A 9.8.5). */
-	.globl lm_enter
-lm_enter:
-	mov 8(%esp), %eax
-	lgdt (%eax)
-	ljmp $0x08, $1f
-1:	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
-	mov %ax, %fs
-	mov %ax, %gs
-	mov %cr4, %eax
-	or $0x20, %eax			/* PAE */
-	mov %eax, %cr4
-	mov 4(%esp), %eax
-	mov %eax, %cr3
-	mov $0xc0000080, %ecx
-	rdmsr
-	or $0x100, %eax			/* LME */
-	wrmsr
-	mov %cr0, %eax
-	or $0x80010000, %eax		/* PG, WP */
-	mov %eax, %cr0
-	ljmp $0x08, $2f
-2:	ret
-
 	.data
 	.align 4
 pf_mode:	.long 0

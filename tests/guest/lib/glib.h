@@ -42,5 +42,9 @@ int report_done(void);
 __attribute__((noreturn)) void guest_exit(int code);
 /* True when CPUID says a hypervisor named "UmbraUmbraUm" runs us. */
 bool under_umbra(void);
+/* lib/lm.S: load a GDT whose CS is 0x08 and data 0x10; enter IA-32e mode
+ * (compatibility mode) with CR3 = @cr3 and CR0.PG plus @cr0_set. */
+void gdt_load(const void *gdtr);
+void lm_enter(uint32_t cr3, uint32_t cr0_set);
 
 #endif

@@ -290,25 +290,6 @@ paging_enter_legacy:
 	jmp 1f
 1:	ret
 
-/* void paging_enter_long(uint32_t cr3): 4-level paging, IA-32e mode in
- * compatibility mode (SDM Vol. 3A 9.8.5): CR4.PAE, CR3, EFER.LME, CR0.PG. */
-	.globl paging_enter_long
-paging_enter_long:
-	mov %cr4, %eax
-	or $0x20, %eax
-	mov %eax, %cr4
-	mov 4(%esp), %eax
-	mov %eax, %cr3
-	mov $0xc0000080, %ecx
-	rdmsr
-	or $0x100, %eax
-	wrmsr
-	mov %cr0, %eax
-	or $0x80000000, %eax
-	mov %eax, %cr0
-	ljmp $SEL_KCODE32, $1f
-1:	ret
-
 	.bss
 	.balign 16
 	.space 4096

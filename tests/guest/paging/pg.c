@@ -97,7 +97,9 @@ static uint64_t idt[2 * 256] __attribute__((aligned(16)));
 static uint8_t kstack0[8192] __attribute__((aligned(16)));
 static struct __attribute__((packed)) { uint16_t limit; uint32_t base; } gdtr, idtr;
 
-static void gdt_load(void)
+_Static_assert(SEL_KCODE32 == 0x08 && SEL_KDATA == 0x10, "gdt_load() (lib/lm.S) loads these");
+
+static void gdt_setup(void)
 {
 	uint32_t base = (uint32_t)(uintptr_t)tss;
 
@@ -108,12 +110,7 @@ static void gdt_load(void)
 	tss[25] = 104u << 16;
 	gdtr.limit = sizeof(gdt) - 1;
 	gdtr.base = (uint32_t)(uintptr_t)gdt;
-	__asm__ volatile("lgdt %0\n\t"
-			 "ljmp %1, $1f\n1:\t"
-			 "mov %2, %%ax\n\t"
-			 "mov %%ax, %%ds\n\tmov %%ax, %%es\n\tmov %%ax, %%ss\n\t"
-			 "mov %%ax, %%fs\n\tmov %%ax, %%gs"
-			 :: "m"(gdtr), "i"(SEL_KCODE32), "i"(SEL_KDATA) : "eax", "memory");
+	gdt_load(&gdtr);	/* CS = SEL_KCODE32, data = SEL_KDATA */
 }
 
 /* Interrupt gates for vectors 0-31 and INT 0x80 (DPL 3 so ring 3 may use
@@ -399,7 +396,7 @@ static void paging_start(void)
 		paging_enter_legacy(root_table, CR4_PAE);
 		break;
 	case MODE_4LEVEL:
-		paging_enter_long(root_table);
+		lm_enter(root_table, 0);
 		break;
 	}
 	tss_load();
@@ -439,7 +436,7 @@ int guest_entry(uint32_t magic, const struct mb1_info *mbi)
 		gprintf("pg: done skipped\n");
 		pg_exit(0);
 	}
-	gdt_load();
+	gdt_setup();
 	idt_load();
 	paging_start();
 	if (!gstrcmp(opt.suite, "access"))

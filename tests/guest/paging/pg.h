@@ -85,7 +85,6 @@ extern volatile uint32_t probe_vector, probe_err, probe_cr2_lo, probe_cr2_hi, pr
 extern const uint8_t user_stubs[], user_stubs_end[];
 extern const uint32_t isr32_table[], isr64_table[];
 void paging_enter_legacy(uint32_t cr3, uint32_t cr4_set);
-void paging_enter_long(uint32_t cr3);
 
 enum pg_mode_kind { MODE_2LEVEL, MODE_2LEVEL_PSE, MODE_PAE, MODE_4LEVEL };
 

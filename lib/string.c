@@ -1,12 +1,16 @@
 #include "lib/string.h"
 
+/* String instructions (DF = 0 per the ABI and after every VM exit, SDM
+ * Vol. 3C 28.5.3): on hardware with fast strings these are the fastest
+ * general copy and fill; in Bochs each iteration is one instruction, so a
+ * 4 KiB page costs 512 ticks instead of some 16,000 for a byte loop. */
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
+	void *d = dst;
+	size_t q = n / 8, r = n % 8;
 
-	while (n--)
-		*d++ = *s++;
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(r) : : "memory");
 	return dst;
 }
 
@@ -29,10 +33,12 @@ void *memmove(void *dst, const void *src, size_t n)
 
 void *memset(void *dst, int c, size_t n)
 {
-	unsigned char *d = dst;
+	void *d = dst;
+	size_t q = n / 8, r = n % 8;
+	uint64_t v = (uint8_t)c * 0x0101010101010101ull;
 
-	while (n--)
-		*d++ = (unsigned char)c;
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
 	return dst;
 }
 

@@ -329,7 +329,12 @@ static void spte_drop(struct shadow *s, struct sp *sp, unsigned index)
 		MMU_BUG_ON(child->root_count == 0);
 		child->root_count--;
 	}
-	if (!child->parents && !child->root_count)
+	/* An indirect child nothing references stays cached: it is kept in
+	 * sync like any other (its frame stays write-protected), so a later
+	 * fault that needs the same (gfn, role) relinks it with its entries;
+	 * the LRU reclaims it. A direct child's leaves carry the guest large
+	 * page's D and caching bits, which its role does not: it goes now. */
+	if (!child->parents && !child->root_count && !sp_is_indirect(child))
 		sp_zap(s, child);
 }
 
@@ -461,6 +466,10 @@ static struct sp *sp_get(struct shadow *s, gfn_t gfn, union sp_role role)
 {
 	struct sp *sp = sp_lookup(s, gfn, role);
 
+	/* A cached page table that went unsync while nothing referenced it
+	 * missed the INVLPGs of the paths it was not on: sync it first. */
+	if (sp && sp->unsync && !sp->parents)
+		sp_sync(s, sp);
 	if (sp)
 		return sp;
 	sp = sp_alloc(s, gfn, role);
@@ -720,8 +729,7 @@ static void root_put(struct shadow *s, struct sp *root)
 		return;
 	if (root->role.invalid)
 		sp_free(s, root);
-	else if (!root->parents)
-		sp_zap(s, root);
+	/* else it stays cached like any unreferenced indirect page */
 }
 
 /* Build the root for @r (cr3, mode, pdptes already set). 4/5-level guests:
@@ -1039,14 +1047,14 @@ static uint64_t *leaf_spte(struct shadow *s, gva_t gva)
 	return &sp->spt[spt_index(gva, 1)];
 }
 
-bool shadow_unprotect(struct shadow *s, gva_t gva, unsigned fault_access)
+bool shadow_unprotect(struct shadow *s, gva_t gva, bool supervisor_only)
 {
 	uint64_t *spte = leaf_spte(s, gva);
 
 	if (!spte || !(*spte & SPTE_P))
 		return false;
 	*spte |= SPTE_W | SPTE_D | SPTE_A;
-	if (!(fault_access & ACC_U))
+	if (supervisor_only)
 		*spte &= ~SPTE_U;
 	return true;
 }
@@ -1097,6 +1105,16 @@ void shadow_guest_write(struct shadow *s, gpa_t gpa, unsigned len)
 		if (++sp->write_flood >= SHADOW_FLOOD_LIMIT && !sp->root_count)
 			sp_zap(s, sp);
 	}
+}
+
+void shadow_protect_gfn(struct shadow *s, gfn_t gfn)
+{
+	write_protect_gfn(s, gfn);
+}
+
+bool shadow_gfn_protected(const struct shadow *s, gfn_t gfn)
+{
+	return gfn_is_write_protected(s, gfn);
 }
 
 void shadow_zap_gfn(struct shadow *s, gfn_t gfn)
@@ -1223,8 +1241,8 @@ static const char *sp_check(const struct shadow *s, const struct sp *sp, uint64_
 		return "bad level";
 	if (sp->root_count != root_pins(s, sp))
 		return "root_count does not match pins";
-	if (!sp->parents && !sp->root_count)
-		return "unreferenced sp";
+	if (!sp->parents && !sp->root_count && !sp_is_indirect(sp))
+		return "unreferenced direct sp";
 	if (sp->unsync && (sp->role.level != 1 || !sp_is_indirect(sp)))
 		return "unsync page is not an indirect page table";
 	for (unsigned i = 0; i < SPT_ENTRIES; i++) {

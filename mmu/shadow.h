@@ -100,7 +100,9 @@ struct sp_link {
  *    and gfn_to_hfn(link gfn) == the entry's frame;
  *  - a non-direct sp that is not unsync makes its gfn write-protected: no
  *    writable leaf SPTE maps that gfn;
- *  - an sp with no parents is pinned (root_count > 0);
+ *  - an sp with no parents is pinned (root_count > 0) or indirect: an
+ *    unreferenced indirect page stays cached (write-protected, or unsync
+ *    and synced when relinked) until the LRU or a zap takes it;
  *  - an invalid sp is pinned and not in the hash; it is freed on its last
  *    unpin (a PAE root becomes invalid when one of its four children is
  *    zapped, as the CPU loads PDPTEs only at CR3 load). */
@@ -235,21 +237,29 @@ void shadow_sync_all(struct shadow *s);
 /* The guest wrote @len bytes at @gpa (emulated write to a write-protected
  * page-table frame): drop the shadow entries the write may have changed. */
 void shadow_guest_write(struct shadow *s, gpa_t gpa, unsigned len);
-/* Single-stepping a write that shadow_fault() answered with SHADOW_EMULATE
- * (the VMM lets the CPU do the write under the monitor trap flag instead of
- * emulating the instruction). shadow_unprotect() makes the leaf that maps
- * @gva under the current root writable (A and D preset); for a supervisor
- * access (@fault_access without ACC_U) it also makes it supervisor-only, so
- * the step cannot fault on SMAP or on CR0.WP = 0 emulation. Returns false
- * when no leaf maps @gva (the caller falls back to shadow_zap_gfn()).
- * Until the matching shadow_reprotect(), the invariant "no writable leaf
- * maps a write-protected frame" is suspended for that one leaf: the caller
- * runs exactly the faulting instruction, then calls shadow_reprotect(),
- * which drops the leaf (the next access rebuilds it from the guest's tables)
- * and asks for a flush, and reports the changed bytes with
- * shadow_guest_write(). */
-bool shadow_unprotect(struct shadow *s, gva_t gva, unsigned fault_access) __must_check;
+/* Letting the CPU do a write that shadow_fault() answered with
+ * SHADOW_EMULATE (the VMM does not decode instructions).
+ * shadow_unprotect() makes the leaf that maps @gva under the current root
+ * writable (A and D preset); @supervisor_only also clears U, so a stepped
+ * supervisor write cannot fault on SMAP or on CR0.WP = 0 emulation. Returns
+ * false when no leaf maps @gva (the caller falls back to shadow_zap_gfn()).
+ * Until the leaf is write-protected again the invariant "no writable leaf
+ * maps a write-protected frame" is suspended for it, and the caller reports
+ * every changed entry with shadow_guest_write():
+ *  - single step: run exactly the faulting instruction, then
+ *    shadow_reprotect(), which drops the leaf (the next access rebuilds it
+ *    from the guest's tables) and asks for a flush;
+ *  - open frame: leave the frame writable until the guest's next TLB flush,
+ *    then shadow_protect_gfn() (the shadow lags the guest's table writes
+ *    until then, as paging-structure caches may, SDM Vol. 3A 4.10.4). */
+bool shadow_unprotect(struct shadow *s, gva_t gva, bool supervisor_only) __must_check;
 void shadow_reprotect(struct shadow *s, gva_t gva);
+/* Make every leaf mapping @gfn read-only again, under whatever root (ends
+ * an open frame; asks for a flush when a leaf changed). */
+void shadow_protect_gfn(struct shadow *s, gfn_t gfn);
+/* Whether some in-sync shadow page shadows a guest table in @gfn (so its
+ * leaves must be read-only). */
+bool shadow_gfn_protected(const struct shadow *s, gfn_t gfn);
 /* Zap every shadow page and mapping of @gfn (e.g. before its host frame
  * changes). */
 void shadow_zap_gfn(struct shadow *s, gfn_t gfn);

@@ -706,9 +706,7 @@ bool exit_handle(struct guest *g)
 	g->exits_total++;
 	if (reason < EXIT_REASON_COUNT)
 		g->exits[reason]++;
-	/* A write to a flooded guest table left unprotected until this exit. */
-	if (g->shadow && g->step.active && g->step.lazy)
-		smmu_step_done(g);
+	g->prof_class = reason < EXIT_REASON_COUNT ? reason : 0;
 	/* Any other exit in between (INVLPG, MOV CR3, I/O...) means the guest
 	 * moved on: a later #PF at the same place is not "no progress". */
 	if (reason != EXIT_EXCEPTION_NMI)

@@ -26,6 +26,18 @@ enum guest_state {
 	GUEST_NOT_RUN,		/* could not be loaded or set up */
 };
 
+/* Profile classes beyond the basic exit reasons: what a #PF or #DB exit of a
+ * shadow guest turned out to be. */
+#define SMMU_OPEN_FRAMES	8
+
+enum prof_class {
+	PROF_PF_GUEST = EXIT_REASON_COUNT,	/* guest #PF injected */
+	PROF_PF_FILL,				/* shadow entry installed */
+	PROF_PF_WRITE,				/* write to a guest table: step started */
+	PROF_STEP_DONE,				/* single-step ended (#DB or MTF) */
+	PROF_CLASSES
+};
+
 struct guest {
 	char name[32];
 	unsigned index;
@@ -65,7 +77,18 @@ struct guest {
 	struct gwalk_mode gm;
 	uint64_t pdptes[4];
 	unsigned root_levels;		/* deepest shadow root used: 3 (PAE) or 4 */
-	/* Writes to write-protected guest tables, single-stepped (MTF or TF). */
+	/* Guest table frames the guest may write directly until its next TLB
+	 * flush (vmm/shadow_mmu.c, "open frames"), with their contents when
+	 * last synced. */
+	struct {
+		bool used;
+		unsigned idle;		/* flushes in a row without a change */
+		gpa_t gpa;
+		hpa_t snap;
+	} open[SMMU_OPEN_FRAMES];
+	unsigned open_next;		/* the slot to reuse when all are used */
+	/* A write the shadow cannot express (CR0.WP = 0 emulation), single-
+	 * stepped with MTF or TF. */
 	struct {
 		bool active;
 		unsigned n;
@@ -73,9 +96,6 @@ struct guest {
 		gpa_t gpa[4];
 		hpa_t snap[4];		/* frame copies before the step */
 		bool guest_tf;		/* TF stepping: the guest's own RFLAGS.TF */
-		bool lazy;		/* unprotected until the next VM exit */
-		gpa_t last_gpa;		/* frame of the last step, for flooding */
-		unsigned repeat;	/* steps in a row on last_gpa */
 	} step;
 	hpa_t msr_area;			/* EFER via MSR-load areas (no EFER controls) */
 	uint64_t cr2;			/* written to the real CR2 before entry */
@@ -84,12 +104,17 @@ struct guest {
 	uint32_t last_pf_pfec;
 	unsigned same_pf;
 	uint64_t sh_frames, sh_frames_peak;	/* frames held by the shadow */
-	char sh_summary[160];		/* shadow statistics for the result table */
-	uint64_t sh_steps, sh_lazy, sh_zapped_writes, sh_guest_pf, sh_reinjected;
+	char sh_summary[200];		/* shadow statistics for the result table */
+	uint64_t sh_steps, sh_opened, sh_zapped_writes, sh_guest_pf, sh_reinjected;
 
 	struct uart uart;
 	uint64_t exits[EXIT_REASON_COUNT];
 	uint64_t exits_total;
+	/* exitstats=on: handler time (TSC, VM exit to next VM entry) per
+	 * profile class: the basic exit reason, or one of PROF_* below. */
+	unsigned prof_class;
+	uint64_t prof_start, prof_end;
+	uint64_t prof_ticks[PROF_CLASSES], prof_count[PROF_CLASSES];
 	uint64_t io_other_reads, io_other_writes, msr_unknown;
 };
 

@@ -36,6 +36,8 @@ static const struct opt_spec specs[] = {
 	  "none|guest-state|host-state|control|ept-misconfig (break the VMCS or EPT on purpose)" },
 	{ "budget", OPT_UINT, &opts.budget, NULL, 0, ~0ull,
 	  "<TSC ticks> run time per guest (VMX-preemption timer), 0 = unlimited" },
+	{ "exitstats", OPT_BOOL, &opts.exitstats, NULL, 0, 0,
+	  "on|off (print VM exits and handler TSC ticks per exit class)" },
 	{ "mem", OPT_SIZE, &opts.mem, NULL, 2ull << 20, 3ull << 30, "<size> RAM per guest, 2M-3G, default 64M" },
 };
 

@@ -22,6 +22,7 @@ struct options {
 	uint64_t mem;		/* mem=<size>: RAM per guest, default 64M */
 	int vmxtest;		/* vmxtest=none|guest-state|host-state|control|ept-misconfig */
 	uint64_t budget;	/* budget=<TSC ticks>: run time per guest, 0 = unlimited */
+	bool exitstats;		/* exitstats=on: handler time per exit class, per guest */
 };
 
 extern struct options opts;

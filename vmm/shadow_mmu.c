@@ -75,22 +75,55 @@ static void smmu_free_page(void *ctx, hpa_t hpa)
 	frame_free(hpa);
 }
 
+/* The walker sets A and D in guest entries through this op. In an open
+ * frame (see frame_open) the snapshot stands for what the shadow was built
+ * from, so an entry in step with it stays in step: a guest clearing the
+ * flag again then shows as a change at its next flush. */
+static bool (*guest_cmpxchg)(void *ctx, gpa_t gpa, uint64_t old, uint64_t new_val, unsigned len);
+
+static bool smmu_cmpxchg_gpa(void *ctx, gpa_t gpa, uint64_t old, uint64_t new_val, unsigned len)
+{
+	struct guest *g = ctx;
+
+	if (!guest_cmpxchg(ctx, gpa, old, new_val, len))
+		return false;
+	for (unsigned i = 0; i < SMMU_OPEN_FRAMES; i++) {
+		if (!g->open[i].used || g->open[i].gpa != (gpa & PAGE_MASK))
+			continue;
+		uint8_t *snap = (uint8_t *)phys_to_virt(g->open[i].snap) + (gpa & ~PAGE_MASK);
+
+		if (len == 8 && *(uint64_t *)snap == old)
+			*(uint64_t *)snap = new_val;
+		else if (len == 4 && *(uint32_t *)snap == (uint32_t)old)
+			*(uint32_t *)snap = (uint32_t)new_val;
+	}
+	return true;
+}
+
 bool smmu_init(struct guest *g, unsigned pool_pages)
 {
 	guest_mmu_ops_init(g, &g->sh_ops);
 	g->sh_ops.alloc_page = smmu_alloc_page;
 	g->sh_ops.free_page = smmu_free_page;
+	guest_cmpxchg = g->sh_ops.cmpxchg_gpa;
+	g->sh_ops.cmpxchg_gpa = smmu_cmpxchg_gpa;
 	if (shadow_init(&g->sh, &g->sh_ops, pool_pages, 0, boot_cpu.maxphyaddr) != SHADOW_OK)
 		return false;
 	return true;
 }
 
-static void step_free(struct guest *g)
+static void snapshots_free(struct guest *g)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(g->step.snap); i++) {
 		if (g->step.snap[i])
 			frame_free(g->step.snap[i]);
 		g->step.snap[i] = 0;
+	}
+	for (unsigned i = 0; i < SMMU_OPEN_FRAMES; i++) {
+		if (g->open[i].snap)
+			frame_free(g->open[i].snap);
+		g->open[i].snap = 0;
+		g->open[i].used = false;
 	}
 }
 
@@ -98,7 +131,7 @@ void smmu_release(struct guest *g)
 {
 	struct shadow_stats st = g->sh.stats;
 
-	step_free(g);
+	snapshots_free(g);
 	shadow_destroy(&g->sh);
 	if (g->msr_area)
 		frame_free(g->msr_area);
@@ -107,7 +140,7 @@ void smmu_release(struct guest *g)
 
 	kprintf("shadow: guest '%s': %llu faults (%llu guest #PF, %llu re-injected), %llu pages in "
 		"use of %llu allocated, %llu zapped (%llu by LRU), root cache %llu hits %llu misses, "
-		"peak %llu frames, %llu unsync, %llu syncs, %llu single-steps (%s), %llu until-exit, "
+		"peak %llu frames, %llu unsync, %llu syncs, %llu single-steps (%s), %llu frames opened, "
 		"%llu emulated writes, %llu unshadowed writes; leaked %lld\n", g->name, (unsigned long long)st.faults,
 		(unsigned long long)g->sh_guest_pf, (unsigned long long)g->sh_reinjected,
 		(unsigned long long)st.pages, (unsigned long long)st.pages_allocated,
@@ -115,14 +148,15 @@ void smmu_release(struct guest *g)
 		(unsigned long long)st.root_cache_hits, (unsigned long long)st.root_cache_misses,
 		(unsigned long long)g->sh_frames_peak, (unsigned long long)st.unsync_pages,
 		(unsigned long long)st.syncs, (unsigned long long)g->sh_steps,
-		vmx_cfg.mtf ? "MTF" : "TF", (unsigned long long)g->sh_lazy,
+		vmx_cfg.mtf ? "MTF" : "TF", (unsigned long long)g->sh_opened,
 		(unsigned long long)st.emulated_writes, (unsigned long long)g->sh_zapped_writes, leaked);
 	snprintf(g->sh_summary, sizeof(g->sh_summary),
 		 "%llu faults, %llu pages allocated, %llu zapped (%llu by LRU), root cache %llu hits "
-		 "%llu misses, %llu single-steps, leaked %lld", (unsigned long long)st.faults,
-		 (unsigned long long)st.pages_allocated, (unsigned long long)st.pages_zapped,
-		 (unsigned long long)st.lru_zaps, (unsigned long long)st.root_cache_hits,
-		 (unsigned long long)st.root_cache_misses, (unsigned long long)g->sh_steps, leaked);
+		 "%llu misses, %llu single-steps, %llu frames opened, leaked %lld",
+		 (unsigned long long)st.faults, (unsigned long long)st.pages_allocated,
+		 (unsigned long long)st.pages_zapped, (unsigned long long)st.lru_zaps,
+		 (unsigned long long)st.root_cache_hits, (unsigned long long)st.root_cache_misses,
+		 (unsigned long long)g->sh_steps, (unsigned long long)g->sh_opened, leaked);
 }
 
 /* ---- real state ------------------------------------------------------------ */
@@ -231,6 +265,8 @@ static enum smmu_cr_status load_root(struct guest *g)
 	return SMMU_OK;
 }
 
+static void frames_flush(struct guest *g);
+
 /* A MOV to CR0/CR3/CR4 or a WRMSR to EFER changed the guest's paging
  * registers. PAE PDPTEs are (re)loaded from CR3 when @pdpte_load says this
  * instruction loads them (SDM Vol. 3A 4.4.1: MOV to CR3, and MOV to CR0/CR4
@@ -244,6 +280,7 @@ enum smmu_cr_status smmu_set_paging(struct guest *g, uint64_t cr0, uint64_t cr4,
 	struct paging_mode pm;
 	uint64_t pdptes[4];
 
+	frames_flush(g);
 	efer = (pg && (efer & EFER_LME)) ? efer | EFER_LMA : efer & ~EFER_LMA;
 	paging_mode_of(&pm, cr0, cr4, efer);
 	if (guest_levels(cr0, cr4, efer) == 3 && pdpte_load) {
@@ -326,6 +363,7 @@ static void guest_page_fault(struct guest *g, uint64_t cr2, uint32_t pfec, uint6
 	unsigned itype = (unsigned)((idt & INTR_INFO_TYPE_MASK) >> INTR_INFO_TYPE_SHIFT);
 
 	g->sh_guest_pf++;
+	g->prof_class = PROF_PF_GUEST;
 	g->cr2 = cr2;
 	g->cr2_pending = true;
 	if ((idt & INTR_INFO_VALID) && itype == INTR_TYPE_HW_EXCEPTION && ivec == VECTOR_DF) {
@@ -358,9 +396,131 @@ static void reinject(struct guest *g, uint64_t idt)
 						 INTR_INFO_TYPE_MASK | INTR_INFO_VECTOR_MASK));
 }
 
-/* A write the shadow cannot allow (a frame holding upper-level guest
- * tables, or a CR0.WP = 0 write it cannot express): let the CPU do it.
- * Snapshot the frame, unprotect the one leaf and single-step the guest:
+/* ---- writes to guest page tables ------------------------------------------- */
+
+/* Index of the first quadword at or after @from where @a and @b differ, or
+ * @n (REPE CMPSQ: one iteration per quadword, no decoder needed). */
+static unsigned qword_diff(const uint64_t *a, const uint64_t *b, unsigned from, unsigned n)
+{
+	const uint64_t *pa = a + from, *pb = b + from;
+	uint64_t left = n - from;
+	bool ne;
+
+	if (!left)
+		return n;
+	__asm__ volatile("repe cmpsq" : "+S"(pa), "+D"(pb), "+c"(left), "=@ccne"(ne) : : "memory");
+	return ne ? (unsigned)(pa - a) - 1 : n;
+}
+
+/* Report to the shadow every quadword of guest frame @gpa that differs from
+ * @snap, and bring @snap up to date. A change that only sets A or D (bits
+ * 5 and 6, what the walker itself writes) cannot make a shadow entry wrong:
+ * shadows built from the older value are at most less permissive. Returns
+ * whether anything else changed. */
+static bool frame_report(struct guest *g, gpa_t gpa, uint64_t *snap)
+{
+	const uint64_t *now = guest_gpa_ptr(g, gpa, PAGE_SIZE);
+	const uint64_t ad = PTE_A | PTE_D;
+	bool changed = false;
+
+	if (!now)
+		return false;
+	for (unsigned e = qword_diff(now, snap, 0, PAGE_SIZE / 8); e < PAGE_SIZE / 8;
+	     e = qword_diff(now, snap, e + 1, PAGE_SIZE / 8)) {
+		if (((now[e] ^ snap[e]) & ~ad) || (snap[e] & ~now[e])) {
+			shadow_guest_write(&g->sh, gpa + e * 8, 8);
+			changed = true;
+		}
+		snap[e] = now[e];
+	}
+	return changed;
+}
+
+/* Open frames. A write to a frame holding upper-level guest tables (which
+ * never go unsync) that the guest's own entries allow is let through: the
+ * frame is copied and the faulting leaf made writable, and the frame stays
+ * writable until the guest's next TLB flush (INVLPG, MOV CR3, a paging-mode
+ * change), where the differences are reported to the shadow. Until then the
+ * shadow lags the guest's writes to the table, which the guest cannot tell
+ * from paging-structure caching (SDM Vol. 3A 4.10.2.3, 4.10.4: a changed
+ * entry may be used stale until the flush); a not-present shadow entry
+ * faults into a walk of the guest's current tables. A frame that showed no
+ * change at SMMU_OPEN_IDLE flushes in a row is write-protected again (a
+ * table rewritten with the same values between flushes stays open); with
+ * all slots in use the oldest is closed early. */
+#define SMMU_OPEN_IDLE	16
+
+static void frame_close(struct guest *g, unsigned i)
+{
+	gpa_t gpa = g->open[i].gpa;
+
+	(void)frame_report(g, gpa, phys_to_virt(g->open[i].snap));
+	if (shadow_gfn_protected(&g->sh, gpa >> PAGE_SHIFT))
+		shadow_protect_gfn(&g->sh, gpa >> PAGE_SHIFT);
+	g->open[i].used = false;
+}
+
+static void root_revalidate(struct guest *g)
+{
+	if (g->sh.root.sp && g->sh.root.sp->role.invalid)
+		(void)load_root(g);
+}
+
+/* The guest flushes its TLB: every open frame's changes reach the shadow. */
+static void frames_flush(struct guest *g)
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < SMMU_OPEN_FRAMES; i++) {
+		if (!g->open[i].used)
+			continue;
+		any = true;
+		if (frame_report(g, g->open[i].gpa, phys_to_virt(g->open[i].snap)))
+			g->open[i].idle = 0;
+		if (++g->open[i].idle >= SMMU_OPEN_IDLE ||
+		    !shadow_gfn_protected(&g->sh, g->open[i].gpa >> PAGE_SHIFT))
+			frame_close(g, i);
+	}
+	if (any)
+		root_revalidate(g);
+}
+
+static bool frame_open(struct guest *g, gva_t gva, gpa_t gpa)
+{
+	unsigned i, slot = SMMU_OPEN_FRAMES;
+	void *frame = guest_gpa_ptr(g, gpa, PAGE_SIZE);
+
+	gpa &= PAGE_MASK;
+	for (i = 0; i < SMMU_OPEN_FRAMES; i++) {
+		if (g->open[i].used && g->open[i].gpa == gpa)
+			return shadow_unprotect(&g->sh, gva, false);
+		if (!g->open[i].used && slot == SMMU_OPEN_FRAMES)
+			slot = i;
+	}
+	if (!frame)
+		return false;
+	if (slot == SMMU_OPEN_FRAMES) {
+		slot = g->open_next++ % SMMU_OPEN_FRAMES;
+		frame_close(g, slot);
+	}
+	if (!g->open[slot].snap)
+		g->open[slot].snap = frame_alloc();
+	if (!g->open[slot].snap || !shadow_unprotect(&g->sh, gva, false))
+		return false;
+	memcpy(phys_to_virt(g->open[slot].snap), frame, PAGE_SIZE);
+	g->open[slot].gpa = gpa;
+	g->open[slot].used = true;
+	g->open[slot].idle = 0;
+	g->sh_opened++;
+	return true;
+}
+
+/* A write the shadow cannot express: a guest CR0.WP = 0 supervisor write to
+ * a page the guest maps read-only, where the supervisor-only writable leaf
+ * that emulates it would widen access (SMAP; SMEP without NX), or such a
+ * write to a frame holding guest tables. Let the CPU do exactly that one
+ * instruction: snapshot the frame, unprotect the leaf supervisor-only and
+ * single-step the guest:
  *  - with the monitor trap flag (SDM Vol. 3C 26.5.2: a VM exit after the
  *    next instruction) when the CPU has it;
  *  - else with the guest's RFLAGS.TF and #DB exiting (SDM Vol. 3A 18.3.1.4:
@@ -370,40 +530,20 @@ static void reinject(struct guest *g, uint64_t idt)
  *    while STI/MOV-SS blocking is in effect (27.3.1.5 ties TF to the
  *    pending-debug BS bit then).
  * smmu_step_done() re-protects and diffs. Both are exact for any
- * instruction that writes (MOV, XCHG, CMPXCHG, CMPXCHG8B, locked RMW,
- * STOS, MOVS ...) without decoding it. When neither works, unshadow the
- * frame (shadow_zap_gfn) and let the write run. */
-#define SMMU_FLOOD_STEPS	16
-
-static void write_step(struct guest *g, gva_t gva, gpa_t gpa, unsigned fault_access)
+ * instruction that writes (MOV, XCHG, CMPXCHG, locked RMW, STOS, MOVS ...)
+ * without decoding it. When stepping is impossible, unshadow the frame
+ * (shadow_zap_gfn) and let the write run. */
+static void write_step(struct guest *g, gva_t gva, gpa_t gpa)
 {
 	unsigned i = g->step.n;
 	void *frame = guest_gpa_ptr(g, gpa & PAGE_MASK, PAGE_SIZE);
 	bool blocked = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
 	bool can_step = vmx_cfg.mtf || g->step.active || !blocked;
 
-	/* Write flooding on a frame the shadow cannot let go of (a pinned
-	 * PAE-root PD, the 4-level root's PML4, a 32-bit PD: flooding zaps
-	 * only unpinned pages), e.g. a guest clearing a live table byte by
-	 * byte: leave the leaf writable until the next VM exit of any kind
-	 * instead of one instruction. The shadow then lags the guest's
-	 * writes to that table until the next exit, which every INVLPG,
-	 * MOV CR3 and every access the stale shadow cannot serve (#PF) is:
-	 * a lag the guest cannot tell from paging-structure caching
-	 * (SDM Vol. 3A 4.10.4). */
-	if (!g->step.active) {
-		if ((gpa & PAGE_MASK) == g->step.last_gpa)
-			g->step.repeat++;
-		else
-			g->step.repeat = 0;
-		g->step.last_gpa = gpa & PAGE_MASK;
-		g->step.lazy = g->step.repeat >= SMMU_FLOOD_STEPS;
-	}
-
 	if (can_step && frame && i < ARRAY_SIZE(g->step.gva)) {
 		if (!g->step.snap[i])
 			g->step.snap[i] = frame_alloc();
-		if (g->step.snap[i] && shadow_unprotect(&g->sh, gva, fault_access)) {
+		if (g->step.snap[i] && shadow_unprotect(&g->sh, gva, true)) {
 			memcpy(phys_to_virt(g->step.snap[i]), frame, PAGE_SIZE);
 			g->step.gva[i] = gva;
 			g->step.gpa[i] = gpa & PAGE_MASK;
@@ -411,10 +551,6 @@ static void write_step(struct guest *g, gva_t gva, gpa_t gpa, unsigned fault_acc
 			if (g->step.active)
 				return;
 			g->step.active = true;
-			if (g->step.lazy) {
-				g->sh_lazy++;
-				return;
-			}
 			if (vmx_cfg.mtf) {
 				vmcs_write(VMCS_PROC_CTLS, vmcs_read(VMCS_PROC_CTLS) | CPU_MTF);
 			} else {
@@ -430,19 +566,29 @@ static void write_step(struct guest *g, gva_t gva, gpa_t gpa, unsigned fault_acc
 	}
 	g->sh_zapped_writes++;
 	shadow_zap_gfn(&g->sh, gpa >> PAGE_SHIFT);
-	if (g->sh.root.sp && g->sh.root.sp->role.invalid)
-		(void)load_root(g);
+	root_revalidate(g);
+}
+
+/* SHADOW_EMULATE for a write at @gva (guest-physical @gpa) that the guest's
+ * walk allowed with @access. */
+static void table_write(struct guest *g, gva_t gva, gpa_t gpa, unsigned access)
+{
+	g->prof_class = PROF_PF_WRITE;
+	if (!(access & ACC_W)) {
+		write_step(g, gva, gpa);
+	} else if (!frame_open(g, gva, gpa)) {
+		g->sh_zapped_writes++;
+		shadow_zap_gfn(&g->sh, gpa >> PAGE_SHIFT);
+		root_revalidate(g);
+	}
 }
 
 /* The exit after a single-stepped write (MTF, or the #DB of the TF trap):
- * restore the protection, then tell the shadow which guest entries changed
- * (8-byte granules; shadow_guest_write() maps them onto 4-byte tables).
+ * restore the protection, then tell the shadow which guest entries changed.
  * A guest that had TF set itself gets its single-step #DB (DR6.BS). */
 void smmu_step_done(struct guest *g)
 {
-	if (g->step.lazy && g->step.active) {
-		/* nothing to undo: no MTF, no TF */
-	} else if (vmx_cfg.mtf) {
+	if (vmx_cfg.mtf) {
 		vmcs_write(VMCS_PROC_CTLS, vmcs_read(VMCS_PROC_CTLS) & ~(uint64_t)CPU_MTF);
 	} else {
 		vmcs_write(VMCS_EXCEPTION_BITMAP, vmcs_read(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));
@@ -456,26 +602,17 @@ void smmu_step_done(struct guest *g)
 	if (!g->step.active)
 		return;
 	/* The stepped instruction completed: the next #PF at the same place is
-	 * a new access (a guest storing to one table entry again and again),
-	 * not a fault the shadow failed to fix. */
+	 * a new access, not a fault the shadow failed to fix. */
 	g->same_pf = 0;
-	if (!g->step.lazy)
-		g->sh_steps++;
+	g->sh_steps++;
+	g->prof_class = PROF_STEP_DONE;
 	for (unsigned i = 0; i < g->step.n; i++)
 		shadow_reprotect(&g->sh, g->step.gva[i]);
-	for (unsigned i = 0; i < g->step.n; i++) {
-		const uint64_t *now = guest_gpa_ptr(g, g->step.gpa[i], PAGE_SIZE);
-		const uint64_t *was = phys_to_virt(g->step.snap[i]);
-
-		for (unsigned e = 0; now && e < PAGE_SIZE / 8; e++)
-			if (now[e] != was[e])
-				shadow_guest_write(&g->sh, g->step.gpa[i] + e * 8, 8);
-	}
+	for (unsigned i = 0; i < g->step.n; i++)
+		(void)frame_report(g, g->step.gpa[i], phys_to_virt(g->step.snap[i]));
 	g->step.n = 0;
 	g->step.active = false;
-	g->step.lazy = false;
-	if (g->sh.root.sp && g->sh.root.sp->role.invalid)
-		(void)load_root(g);
+	root_revalidate(g);
 }
 
 /* Same #PF (address, error code, RIP) served this many times in a row
@@ -533,6 +670,7 @@ void smmu_page_fault(struct guest *g)
 	g->last_pf_gva = gva;
 	g->last_pf_pfec = pfec;
 	g->last_pf_rip = rip;
+	g->prof_class = PROF_PF_FILL;
 
 	if (levels == 0) {
 		w.gfn = gva >> PAGE_SHIFT;
@@ -574,7 +712,7 @@ void smmu_page_fault(struct guest *g)
 	case SHADOW_OK:
 		break;
 	case SHADOW_EMULATE:
-		write_step(g, gva, ((gpa_t)w.gfn << PAGE_SHIFT) | (gva & ~PAGE_MASK), facc);
+		table_write(g, gva, ((gpa_t)w.gfn << PAGE_SHIFT) | (gva & ~PAGE_MASK), w.access);
 		break;
 	case SHADOW_NEED_RELOAD:
 		if (load_root(g) != SMMU_OK)
@@ -611,6 +749,7 @@ void smmu_invlpg(struct guest *g, gva_t gva)
 
 	if (levels < 4)
 		gva = (uint32_t)gva;
+	frames_flush(g);
 	if (levels)
 		shadow_invlpg(&g->sh, gva);
 	(void)shadow_take_flush(&g->sh);

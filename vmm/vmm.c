@@ -308,6 +308,47 @@ static void vmm_vmxtest_corrupt(struct guest *g, gpa_t entry)
 	}
 }
 
+static const char *prof_class_name(unsigned c)
+{
+	static const char *const extra[] = { "#PF->guest", "#PF fill", "#PF table write",
+					     "step done" };
+
+	return c < EXIT_REASON_COUNT ? vmx_exit_reason_name(c) : extra[c - EXIT_REASON_COUNT];
+}
+
+/* exitstats=on: where the hypervisor's time went, by exit class, costliest
+ * first (TSC ticks from VM exit to the next VM entry, the entry and exit
+ * transitions themselves excluded). */
+static void print_exit_profile(const struct guest *g)
+{
+	uint64_t all = 0, n = 0;
+	bool done[PROF_CLASSES] = { false };
+
+	for (unsigned c = 0; c < PROF_CLASSES; c++) {
+		all += g->prof_ticks[c];
+		n += g->prof_count[c];
+	}
+	kprintf("exitstats: guest '%s': %llu exits handled in %llu TSC ticks of %llu run\n",
+		g->name, (unsigned long long)n, (unsigned long long)all,
+		(unsigned long long)(g->prof_end - g->prof_start));
+	for (;;) {
+		unsigned best = PROF_CLASSES;
+
+		for (unsigned c = 0; c < PROF_CLASSES; c++)
+			if (!done[c] && g->prof_count[c] &&
+			    (best == PROF_CLASSES || g->prof_ticks[c] > g->prof_ticks[best]))
+				best = c;
+		if (best == PROF_CLASSES)
+			break;
+		done[best] = true;
+		kprintf("exitstats:   %-18s %10llu exits %14llu ticks %8llu per exit %3llu%%\n",
+			prof_class_name(best), (unsigned long long)g->prof_count[best],
+			(unsigned long long)g->prof_ticks[best],
+			(unsigned long long)(g->prof_ticks[best] / g->prof_count[best]),
+			(unsigned long long)(all ? g->prof_ticks[best] * 100 / all : 0));
+	}
+}
+
 static void guest_run(struct guest *g)
 {
 	const struct boot_module *mod = g->mod;
@@ -374,10 +415,19 @@ static void guest_run(struct guest *g)
 
 	g->state = GUEST_RUNNING;
 	g->launched = false;
+	uint64_t exit_tsc = 0;
+	g->prof_start = rdtsc();
 	while (g->state == GUEST_RUNNING) {
 		if (g->shadow)
 			smmu_before_entry(g);
+		if (exit_tsc) {
+			g->prof_ticks[g->prof_class] += rdtsc() - exit_tsc;
+			g->prof_count[g->prof_class]++;
+		}
 		enum vmx_enter_result r = vmx_enter(&g->regs, g->launched);
+
+		if (opts.exitstats)
+			exit_tsc = rdtsc();
 
 		if (r != VMX_ENTER_EXIT) {
 			uint64_t e = 0;
@@ -399,6 +449,9 @@ static void guest_run(struct guest *g)
 			break;
 	}
 	uart_flush(&g->uart);
+	g->prof_end = rdtsc();
+	if (opts.exitstats)
+		print_exit_profile(g);
 out:
 	guest_release(g);
 }

@@ -501,6 +501,58 @@ static void test_unsync_invlpg(void)
 	teardown();
 }
 
+/* A page table whose parent entry went away stays cached and is relinked
+ * with its entries when the guest restores the entry; if it went unsync
+ * meanwhile, the INVLPGs it missed (it was on no path) are made up for by a
+ * sync at relink. */
+static void test_cached_relink(void)
+{
+	setup_small4(&mode4, 64);
+	fake_mem_write64(&fm, (4 << 12), (100ull << 12) | 0x67);	/* gva 0 -> 100 */
+	fake_mem_write64(&fm, (4 << 12) + 16, (101ull << 12) | 0x67);	/* gva 0x2000 -> 101 */
+	fake_mem_write64(&fm, (3 << 12) + 8, (5ull << 12) | 0x27);	/* gva 0x200000: PT 5 */
+	fake_mem_write64(&fm, (5 << 12), (4ull << 12) | 0x67);		/*   -> PT 4 itself */
+	CHECK_EQ(guest_access(0, ACC_U), SHADOW_OK);
+	CHECK_EQ(guest_access(0x2000, ACC_U), SHADOW_OK);
+	union sp_role ra = { .word = 0 };
+	ra.level = 1;
+	ra.cr0_wp = 1;
+	ra.efer_nx = 1;
+	ra.access = ACC_ALL;
+	const struct sp *pt_a = sp_lookup(&sh, 4, ra);
+	CHECK(pt_a != NULL);
+	/* The guest clears W in PDE 0: PT 4 is now reached with another role,
+	 * and the first shadow of it stays cached, unreferenced. */
+	fake_mem_write64(&fm, 3 << 12, (4ull << 12) | 0x25);
+	shadow_guest_write(&sh, 3 << 12, 8);
+	CHECK(sp_lookup(&sh, 4, ra) == pt_a);
+	CHECK(pt_a->parents == NULL && pt_a->root_count == 0);
+	check_invariants();
+	CHECK_EQ(guest_access(0, ACC_U), SHADOW_OK);
+	/* A write through the alias: both shadows of PT 4 go unsync. */
+	CHECK_EQ(guest_access(0x200000, 0), SHADOW_OK);
+	CHECK_EQ(guest_access(0x200000, ACC_W), SHADOW_OK);
+	CHECK(pt_a->unsync && pt_a->parents == NULL);
+	check_invariants();
+	/* A direct edit of PTE 2, and the INVLPG for it, which cannot reach
+	 * the shadow on no path. */
+	fake_mem_write64(&fm, (4 << 12) + 16, (201ull << 12) | 0x67);
+	shadow_invlpg(&sh, 0x2000);
+	/* PDE 0 writable again: the cached shadow is relinked, synced first. */
+	fake_mem_write64(&fm, 3 << 12, (4ull << 12) | 0x27);
+	shadow_guest_write(&sh, 3 << 12, 8);
+	uint64_t allocated = sh.stats.pages_allocated;
+	CHECK_EQ(guest_access(0, ACC_U), SHADOW_OK);
+	CHECK(sp_lookup(&sh, 4, ra) == pt_a);
+	CHECK_EQ(sh.stats.pages_allocated, allocated);		/* relinked, not rebuilt */
+	CHECK(!pt_a->unsync);
+	check_coherent(0x2000);
+	CHECK_EQ(guest_access(0x2000, ACC_U), SHADOW_OK);
+	CHECK_EQ(shadow_leaf(0x2000) & SPTE_ADDR, fm.guest_hfn[201] << 12);
+	check_invariants();
+	teardown();
+}
+
 /* A write to a frame holding an upper-level table is emulated; repeated
  * emulated writes zap the shadow page (write flooding). */
 static void test_emulate_flood(void)
@@ -547,8 +599,8 @@ static void test_unprotect_step(void)
 	CHECK_EQ(shadow_fault(&sh, 0, &w, ACC_W), SHADOW_EMULATE);
 	CHECK(!(shadow_leaf(0) & SPTE_W));
 	(void)shadow_take_flush(&sh);
-	CHECK(!shadow_unprotect(&sh, 0x7654000, ACC_W));		/* nothing mapped there */
-	CHECK(shadow_unprotect(&sh, 0, ACC_W));
+	CHECK(!shadow_unprotect(&sh, 0x7654000, true));		/* nothing mapped there */
+	CHECK(shadow_unprotect(&sh, 0, true));
 	CHECK((shadow_leaf(0) & (SPTE_W | SPTE_D | SPTE_U)) == (SPTE_W | SPTE_D));
 	/* "The instruction": rewrite the PDE for gva 0x1000 (same frame 3). */
 	uint64_t old = fake_mem_read64(&fm, (3 << 12));
@@ -568,10 +620,47 @@ static void test_unprotect_step(void)
 	check_coherent(0);
 	/* A user access keeps U. */
 	CHECK_EQ(shadow_fault(&sh, 0, &w, ACC_W | ACC_U), SHADOW_EMULATE);
-	CHECK(shadow_unprotect(&sh, 0, ACC_W | ACC_U));
+	CHECK(shadow_unprotect(&sh, 0, false));
 	CHECK(shadow_leaf(0) & SPTE_U);
 	shadow_reprotect(&sh, 0);
 	check_invariants();
+	teardown();
+}
+
+/* The open-frame path for SHADOW_EMULATE: the leaf is made writable with
+ * the guest's own U and stays so while the guest edits the table and other
+ * faults come and go; the edits are reported, and shadow_protect_gfn ends it
+ * with the invariants restored. */
+static void test_open_frame(void)
+{
+	setup_small4(&mode4, 64);
+	fake_mem_write64(&fm, (4 << 12), (3ull << 12) | 0x67);	/* gva 0 -> PD 3 */
+	fake_mem_write64(&fm, (4 << 12) + 8, (100ull << 12) | 0x67);
+	CHECK_EQ(guest_access(0x1000, 0), SHADOW_OK);
+	struct shadow_gwalk w;
+	unsigned perm;
+	CHECK_EQ(gtest_walk(&gt, 0, ACC_W | ACC_U, true, &w, &perm), GW_OK);
+	CHECK_EQ(shadow_fault(&sh, 0, &w, ACC_W | ACC_U), SHADOW_EMULATE);
+	CHECK(shadow_unprotect(&sh, 0, false));
+	CHECK((shadow_leaf(0) & (SPTE_W | SPTE_U)) == (SPTE_W | SPTE_U));
+	CHECK(shadow_check(&sh) != NULL);	/* the suspended invariant */
+	/* The guest points PDE 1 at PT 4 through the open frame: no trap, and
+	 * a fault under the new entry is served from the guest's tables. */
+	fake_mem_write64(&fm, (3 << 12) + 8, (4ull << 12) | 0x27);
+	CHECK_EQ(guest_access(0x201000, ACC_U), SHADOW_OK);
+	check_coherent(0x201000);
+	CHECK(shadow_leaf(0) & SPTE_W);
+	/* The guest's flush: report the edit, close the frame. */
+	(void)shadow_take_flush(&sh);
+	shadow_guest_write(&sh, (3 << 12) + 8, 8);
+	shadow_protect_gfn(&sh, 3);
+	CHECK(!(shadow_leaf(0) & SPTE_W));
+	CHECK(shadow_take_flush(&sh));
+	CHECK(shadow_gfn_protected(&sh, 3));
+	CHECK(!shadow_gfn_protected(&sh, 100));
+	check_invariants();
+	check_coherent(0);
+	check_coherent(0x201000);
 	teardown();
 }
 
@@ -801,8 +890,10 @@ int main(void)
 	test_hash_roles();
 	test_dirty();
 	test_unsync_invlpg();
+	test_cached_relink();
 	test_emulate_flood();
 	test_unprotect_step();
+	test_open_frame();
 	test_wp0();
 	test_root_cache();
 	test_zap();

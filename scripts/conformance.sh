@@ -15,9 +15,13 @@
 #   CONFORMANCE_OUT  work directory, default build/conformance
 # Without --full: a small set (every mode x suite, one seed, Skylake-X);
 # --full: more seeds and CPU models; --report: compare the runs already in
-# the work directory (same options), run nothing. Ends with "conformance: N passed,
-# N failed" (one per case, CPU model and Umbra mode) and exits non-zero on
-# any failure.
+# the work directory (same options), run nothing. Prints each mismatch with
+# its context (for an access-suite block, the first differing case), then a
+# table per Umbra mode, CPU model and guest paging mode: suite runs
+# matching, access cases and scenario checks covered, random-program seeds
+# matched, the first mismatching case, native and Umbra run times. Ends with
+# "conformance: N passed, N failed" (one per case, CPU model and Umbra mode)
+# and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -58,7 +62,7 @@ while [ $# -gt 0 ]; do
 	--report) report_only=1; shift ;;
 	--cases) CASES=$2; shift 2 ;;
 	--cpus) CPUS=$2; shift 2 ;;
-	*) sed -n '2,21p' "$0" >&2; exit 2 ;;
+	*) sed -n "2,24p" "$0" >&2; exit 2 ;;
 	esac
 done
 if [ -z "$CASES" ]; then
@@ -138,16 +142,21 @@ if [ $report_only -eq 0 ]; then
 	run_all
 fi
 
+# Verdict per case, CPU model and Umbra mode; tallies per guest paging mode.
 passed=0 failed=0
+declare -A runs match cases cases_ok seeds scen secs_n secs_u first
 for um in $UMBRA_MODES; do
 	for cpu in $CPUS; do
-		ok=0 total=0 secs_n=0 secs_u=0 firsts=""
 		for c in $CASES; do
 			d=$OUT/$cpu/$(name_of "$c")
-			total=$((total + 1))
+			IFS=: read -r pm suite seed <<<"$c"
+			for k in "$um|$cpu|$pm" "$um|$cpu|all"; do
+				runs[$k]=$((${runs[$k]:-0} + 1))
+			done
 			read -r _ sn < "$d/native.txt.status"
 			read -r rc su < "$d/$um.txt.status"
-			secs_n=$((secs_n + sn)) secs_u=$((secs_u + su))
+			n=$(sed -n 's/^pg: done access \([0-9]*\) cases$/\1/p' "$d/native.txt")
+			sc=$(sed -n 's/^pg: done scenarios \([0-9]*\)$/\1/p' "$d/native.txt")
 			why="" line="" block=""
 			if ! grep -q '^pg: done' "$d/native.txt"; then
 				why="native run did not finish ($(tail -n 1 "$d/native.txt"))"
@@ -159,8 +168,20 @@ for um in $UMBRA_MODES; do
 				line=$(cmp "$d/native.txt" "$d/$um.txt" 2>&1 | sed -n 's/.* line \([0-9]*\).*/\1/p')
 				why="first difference at pg: line ${line:-?} (native vs $um)"
 			fi
+			for k in "$um|$cpu|$pm" "$um|$cpu|all"; do
+				secs_n[$k]=$((${secs_n[$k]:-0} + sn)) secs_u[$k]=$((${secs_u[$k]:-0} + su))
+				cases[$k]=$((${cases[$k]:-0} + ${n:-0}))
+				[ -n "$why" ] || cases_ok[$k]=$((${cases_ok[$k]:-0} + ${n:-0}))
+				[ -n "$why" ] || scen[$k]=$((${scen[$k]:-0} + ${sc:-0}))
+				[ "$suite" != random ] || [ -n "$why" ] || [ "${k##*|}" = all ] ||
+					seeds[$k]="${seeds[$k]:+${seeds[$k]},}$seed"
+				[ "$suite" != random ] || [ -n "$why" ] || [ "${k##*|}" != all ] ||
+					seeds[$k]="$((${seeds[$k]:-0} + 1))"
+				[ -n "$why" ] || match[$k]=$((${match[$k]:-0} + 1))
+				[ -z "$why" ] || [ -n "${first[$k]:-}" ] || first[$k]=$c
+			done
 			if [ -z "$why" ]; then
-				ok=$((ok + 1)) passed=$((passed + 1))
+				passed=$((passed + 1))
 			else
 				failed=$((failed + 1))
 				echo "MISMATCH $c ($cpu, $um): $why"
@@ -168,11 +189,28 @@ for um in $UMBRA_MODES; do
 				[ -z "$line" ] ||
 					block=$(sed -n "${line}s/^pg: access [^ ]* block \([0-9]*\) .*/\1/p" "$d/native.txt")
 				[ -z "$block" ] || drill_down "$c" "$cpu" "$um" "$block"
-				[ -n "$firsts" ] || firsts=$c
 			fi
 		done
-		printf '%-10s %-26s cases %3d  matching %3d  first mismatch %-22s native %4ds  umbra %4ds\n' \
-			"$um" "$cpu" "$total" "$ok" "${firsts:--}" "$secs_n" "$secs_u"
+	done
+done
+
+# The report: per Umbra mode, CPU model and guest paging mode, the suite
+# runs that matched, the access cases and scenario checks they covered, the
+# random-program seeds that matched, the first mismatching case, run times.
+printf '%-9s %-26s %-10s %7s %17s %9s %-17s %-22s %7s %7s\n' umbra cpu paging runs \
+	"access cases" scenarios "random seeds" "first mismatch" native umbra
+for um in $UMBRA_MODES; do
+	for cpu in $CPUS; do
+		for pm in 2level 2level-pse pae 4level all; do
+			k="$um|$cpu|$pm"
+			[ -n "${runs[$k]:-}" ] || continue
+			unit=""
+			[ "$pm" != all ] || [ -z "${seeds[$k]:-}" ] || unit=" programs"
+			printf '%-9s %-26s %-10s %7s %17s %9s %-17s %-22s %6ss %6ss\n' "$um" "$cpu" "$pm" \
+				"${match[$k]:-0}/${runs[$k]}" "${cases_ok[$k]:-0}/${cases[$k]:-0}" \
+				"${scen[$k]:-0}" "${seeds[$k]:--}$unit" "${first[$k]:--}" \
+				"${secs_n[$k]}" "${secs_u[$k]}"
+		done
 	done
 done
 echo "conformance: wall time $(($(date +%s) - wall))s"

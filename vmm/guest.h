@@ -75,6 +75,7 @@ struct guest {
 	struct shadow sh;
 	struct mmu_ops sh_ops;
 	struct gwalk_mode gm;
+	bool sh_mode_set;		/* gm and the real CR0/CR4/EFER match the guest's */
 	uint64_t pdptes[4];
 	unsigned root_levels;		/* deepest shadow root used: 3 (PAE) or 4 */
 	/* Guest table frames the guest may write directly until its next TLB

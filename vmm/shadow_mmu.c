@@ -293,15 +293,21 @@ enum smmu_cr_status smmu_set_paging(struct guest *g, uint64_t cr0, uint64_t cr4,
 				return SMMU_GP;
 		memcpy(g->pdptes, pdptes, sizeof(pdptes));
 	}
+	g->cr3 = cr3;
+	/* A plain CR3 load (the common case: a context switch) keeps the
+	 * mode, its walker tables and the real registers. */
+	if (g->sh_mode_set && cr0 == vmcs_read(VMCS_CR0_SHADOW) &&
+	    cr4 == vmcs_read(VMCS_CR4_SHADOW) && efer == g->efer)
+		return load_root(g);
 	vmcs_write(VMCS_CR0_SHADOW, cr0);
 	vmcs_write(VMCS_CR4_SHADOW, cr4);
 	g->efer = efer;
-	g->cr3 = cr3;
 	gwalk_mode_init(&g->gm, &pm);
 	vmcs_write(VMCS_GUEST_CR0, real_cr0(cr0));
 	vmcs_write(VMCS_GUEST_CR4, real_cr4(cr4, pg));
 	set_real_efer(g, (efer & EFER_SCE) | (boot_cpu.nx ? EFER_NXE : 0) |
 			 ((efer & EFER_LMA) ? EFER_LME | EFER_LMA : 0));
+	g->sh_mode_set = true;
 	return load_root(g);
 }
 
@@ -342,6 +348,7 @@ void smmu_vmcs_setup(struct guest *g)
 		vmcs_write(VMCS_EXIT_MSR_LOAD_COUNT, 1);
 	}
 	g->idpt_active = false;
+	g->sh_mode_set = false;
 	g->cr0_mask = ~0ull;
 	g->cr4_mask = ~0ull;
 	vmcs_write(VMCS_CR0_MASK, g->cr0_mask);

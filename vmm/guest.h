@@ -87,6 +87,7 @@ struct guest {
 		gpa_t gpa;
 		hpa_t snap;
 	} open[SMMU_OPEN_FRAMES];
+	unsigned open_count;		/* slots used */
 	unsigned open_next;		/* the slot to reuse when all are used */
 	/* A write the shadow cannot express (CR0.WP = 0 emulation), single-
 	 * stepped with MTF or TF. */

@@ -125,6 +125,7 @@ static void snapshots_free(struct guest *g)
 		g->open[i].snap = 0;
 		g->open[i].used = false;
 	}
+	g->open_count = 0;
 }
 
 void smmu_release(struct guest *g)
@@ -465,6 +466,7 @@ static void frame_close(struct guest *g, unsigned i)
 	if (shadow_gfn_protected(&g->sh, gpa >> PAGE_SHIFT))
 		shadow_protect_gfn(&g->sh, gpa >> PAGE_SHIFT);
 	g->open[i].used = false;
+	g->open_count--;
 }
 
 static void root_revalidate(struct guest *g)
@@ -476,20 +478,18 @@ static void root_revalidate(struct guest *g)
 /* The guest flushes its TLB: every open frame's changes reach the shadow. */
 static void frames_flush(struct guest *g)
 {
-	bool any = false;
-
+	if (!g->open_count)
+		return;
 	for (unsigned i = 0; i < SMMU_OPEN_FRAMES; i++) {
 		if (!g->open[i].used)
 			continue;
-		any = true;
 		if (frame_report(g, g->open[i].gpa, phys_to_virt(g->open[i].snap)))
 			g->open[i].idle = 0;
 		if (++g->open[i].idle >= SMMU_OPEN_IDLE ||
 		    !shadow_gfn_protected(&g->sh, g->open[i].gpa >> PAGE_SHIFT))
 			frame_close(g, i);
 	}
-	if (any)
-		root_revalidate(g);
+	root_revalidate(g);
 }
 
 static bool frame_open(struct guest *g, gva_t gva, gpa_t gpa)
@@ -518,6 +518,7 @@ static bool frame_open(struct guest *g, gva_t gva, gpa_t gpa)
 	g->open[slot].gpa = gpa;
 	g->open[slot].used = true;
 	g->open[slot].idle = 0;
+	g->open_count++;
 	g->sh_opened++;
 	return true;
 }

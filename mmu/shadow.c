@@ -937,8 +937,15 @@ enum shadow_status shadow_fault(struct shadow *s, gva_t gva, const struct shadow
 		role.level = level - 1;
 		role.quadrant = 0;
 		if (sp->role.direct || level - 1 < leaf_level) {
-			if (!sp->role.direct)
+			if (!sp->role.direct) {
+				uint64_t attrs = gpte_leaf_attrs(w->gpte[level], level);
+
 				role.access = sp->role.access & gpte_access(sp, w->gpte[level]);
+				role.large = (w->dirty ? SP_LARGE_D : 0) |
+					     ((attrs & SPTE_PWT) ? SP_LARGE_PWT : 0) |
+					     ((attrs & SPTE_PCD) ? SP_LARGE_PCD : 0) |
+					     ((attrs & SPTE_PS) ? SP_LARGE_PAT : 0);
+			}
 			role.direct = 1;
 			gfn = w->gfn & ~(level_pages(level) - 1);
 		} else {

@@ -55,6 +55,9 @@
  *			direct pages: the whole walk, large leaf included); the
  *			shadow's non-leaf entries grant everything, so leaves
  *			carry access & (the guest leaf's own bits)
+ * large		direct pages of a guest large page: that leaf's D, PWT, PCD
+ *			and PAT bits (SP_LARGE_*), which its 4 KiB pieces inherit,
+ *			so guest entries that differ in them never share pieces
  * cr0_wp ...		paging mode bits that change what an SPTE means
  * pae_root		the 4-entry PAE root (never hashed)
  * invalid		zapped while still pinned as a root; freed on unpin */
@@ -72,10 +75,15 @@ union sp_role {
 		uint32_t efer_nx : 1;
 		uint32_t pae_root : 1;
 		uint32_t invalid : 1;
-		uint32_t unused : 16;
+		uint32_t large : 4;
+		uint32_t unused : 12;
 	};
 };
 _Static_assert(sizeof(union sp_role) == sizeof(uint32_t), "role compares as one word");
+#define SP_LARGE_D	1
+#define SP_LARGE_PWT	2
+#define SP_LARGE_PCD	4
+#define SP_LARGE_PAT	8
 
 /* Location of one SPTE: a shadow page and an index into it. Used for parent
  * links (child -> the non-leaf SPTEs pointing at it) and for the reverse map

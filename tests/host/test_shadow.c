@@ -179,10 +179,13 @@ static void test_roles(void)
 	CHECK_EQ(a.word, b.word);
 	b.quadrant = 1;
 	CHECK(a.word != b.word);
-	/* Room for more: 16 bits unused. */
+	b.quadrant = 0;
+	b.large = SP_LARGE_D;
+	CHECK(a.word != b.word);
+	/* Room for more: 12 bits unused. */
 	union sp_role u = { .word = 0 };
-	u.unused = 0xffff;
-	CHECK_EQ(u.word, 0xffff0000u);
+	u.unused = 0xfff;
+	CHECK_EQ(u.word, 0xfff00000u);
 }
 
 static void test_quadrant_function(void)
@@ -460,6 +463,34 @@ static void test_dirty(void)
 	CHECK(fake_mem_read64(&fm, 4 << 12) & 0x40);
 	CHECK(shadow_leaf(0) & SPTE_W);
 	CHECK(shadow_leaf(0) & SPTE_D);
+	teardown();
+}
+
+/* Two PDEs map one 2 MiB frame, one dirty, one clean: their 4 KiB pieces
+ * must not be shared, or a write through the clean one would not fault and
+ * its D bit would never be set (SDM Vol. 3A 4.8). Likewise for differing
+ * caching bits. */
+static void test_large_dirty(void)
+{
+	setup_small4(&mode4, 64);
+	fake_mem_write64(&fm, 3 << 12, (512ull << 12) | 0xe7);		/* PS D A U W P */
+	fake_mem_write64(&fm, (3 << 12) + 8, (512ull << 12) | 0xa7);	/* PS A U W P, clean */
+	fake_mem_write64(&fm, (3 << 12) + 16, (512ull << 12) | 0xf7);	/* PS D A PCD U W P */
+	CHECK_EQ(guest_access(0x1000, ACC_U | ACC_W), SHADOW_OK);
+	CHECK(shadow_leaf(0x1000) & SPTE_W);
+	CHECK_EQ(guest_access(0x202000, ACC_U), SHADOW_OK);
+	CHECK(!(shadow_leaf(0x201000) & SPTE_W));
+	CHECK(!(fake_mem_read64(&fm, (3 << 12) + 8) & 0x40));
+	CHECK_EQ(guest_access(0x201000, ACC_U | ACC_W), SHADOW_OK);
+	CHECK(fake_mem_read64(&fm, (3 << 12) + 8) & 0x40);
+	CHECK(shadow_leaf(0x201000) & SPTE_W);
+	CHECK_EQ(guest_access(0x402000, ACC_U), SHADOW_OK);
+	CHECK(shadow_leaf(0x402000) & SPTE_PCD);
+	CHECK(!(shadow_leaf(0x1000) & SPTE_PCD));
+	CHECK(!(shadow_leaf(0x401000) & SPTE_P) || (shadow_leaf(0x401000) & SPTE_PCD));
+	check_coherent(0x1000);
+	check_coherent(0x201000);
+	check_invariants();
 	teardown();
 }
 
@@ -889,6 +920,7 @@ int main(void)
 	test_quadrants_2level();
 	test_hash_roles();
 	test_dirty();
+	test_large_dirty();
 	test_unsync_invlpg();
 	test_cached_relink();
 	test_emulate_flood();

@@ -217,6 +217,9 @@ static void op_window(void)
 
 	mix(i | vec << 8, 2);
 	mix(vec == VEC_PF ? probe_err : 0, 2);
+	if (opt.verbose)
+		gprintf("pg: step %u window page %u -> vec %u err 0x%x\n", step, i, vec,
+			vec == VEC_PF ? probe_err : 0);
 	flush_pages();
 }
 
@@ -238,20 +241,24 @@ static void op_access(void)
 	uint32_t value = 0x80cdu | (step << 16);	/* keeps INT 0x80 fetchable */
 	uint32_t vec = run_probe(kind, la, flag_sets[fl], value);
 	uint32_t pte = ent_slot(roots[cur], la, 0), pde = ent_slot(roots[cur], la, 1);
+	uint32_t ad_pde = pde ? slot_get(pde) & (PTE_A | PTE_D) : 1;
+	uint32_t ad_pte = pte ? slot_get(pte) & (PTE_A | PTE_D) : 1;
+	uint64_t cr2 = (((uint64_t)probe_cr2_hi << 32) | probe_cr2_lo) - la;
 
 	mix(i | kind << 4 | fl << 6 | vec << 8, 2);
 	if (vec == VEC_PF) {
 		mix(probe_err, 2);
-		mix((((uint64_t)probe_cr2_hi << 32) | probe_cr2_lo) - la, 8);
+		mix(cr2, 8);
 	} else if (vec == VEC_DONE) {
 		mix(kind == PROBE_READ ? probe_value : 0, 4);
-		mix(pde ? slot_get(pde) & (PTE_A | PTE_D) : 1, 1);
-		mix(pte ? slot_get(pte) & (PTE_A | PTE_D) : 1, 1);
+		mix(ad_pde, 1);
+		mix(ad_pte, 1);
 	}
 	if (opt.verbose)
-		gprintf("pg: step %u access page %u kind %u flags %u -> vec %u err 0x%x val 0x%x\n",
-			step, i, kind, fl, vec, vec == VEC_PF ? probe_err : 0,
-			vec == VEC_DONE ? probe_value : 0);
+		gprintf("pg: step %u access page %u kind %u flags %u -> vec %u err 0x%x cr2+0x%llx "
+			"val 0x%x ad %x/%x\n", step, i, kind, fl, vec, vec == VEC_PF ? probe_err : 0,
+			vec == VEC_PF ? cr2 : 0, vec == VEC_DONE ? probe_value : 0,
+			vec == VEC_DONE ? ad_pde : 0, vec == VEC_DONE ? ad_pte : 0);
 }
 
 static void spaces_build(void)

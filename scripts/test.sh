@@ -127,15 +127,21 @@ if [ "${CONFORMANCE:-1}" != 0 ] && { [ -z "${TESTS:-}" ] || [[ conformance =~ ${
 	cases="4level:access 2level:access 2level:scenarios 2level:random:1 2level-pse:access
 	       2level-pse:scenarios 2level-pse:random:1 pae:access pae:scenarios pae:random:1
 	       4level:scenarios 4level:random:1"
-	out=$(UMBRA_MODES=${UMBRA_MODES:-ept shadow ept-noug} bash scripts/conformance.sh \
-		--cases "$(echo $cases)" 2>&1)
-	printf '%s\n' "$out" | grep -v '^conformance: \(building\|[0-9]* emulator runs\)'
-	if [[ $(tail -n 1 <<<"$out") =~ ^conformance:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-		count "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
-	else
-		count 0 1
-		echo "conformance: no summary (setup failed)"
-	fi
+	# Then Tiger Lake, whose Bochs model advertises MTF but never delivers
+	# the MTF exit: shadow paging must notice and single-step with TF (the
+	# PAE access suite steps CR0.WP = 0 writes under SMAP).
+	for run in "${UMBRA_MODES:-ept shadow ept-noug}|corei7_skylake_x|$(echo $cases)" \
+		   "shadow|tigerlake|pae:access 2level-pse:random:7"; do
+		IFS='|' read -r modes cpu list <<<"$run"
+		out=$(UMBRA_MODES=$modes bash scripts/conformance.sh --cpus "$cpu" --cases "$list" 2>&1)
+		printf '%s\n' "$out" | grep -v '^conformance: \(building\|[0-9]* emulator runs\)'
+		if [[ $(tail -n 1 <<<"$out") =~ ^conformance:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+			count "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+		else
+			count 0 1
+			echo "conformance: no summary (setup failed)"
+		fi
+	done
 fi
 # ---- end of paging conformance ----
 

@@ -656,7 +656,7 @@ static void handle_exception(struct guest *g)
 		kprintf("vmm: guest '%s': NMI while in guest; ignored\n", g->name);
 		return;
 	}
-	if (vector == 1 && g->shadow && g->step.active && !vmx_cfg.mtf) {
+	if (vector == 1 && g->shadow && g->step.active && !g->step.mtf) {
 		smmu_step_done(g);
 		return;
 	}
@@ -707,6 +707,8 @@ bool exit_handle(struct guest *g)
 	if (reason < EXIT_REASON_COUNT)
 		g->exits[reason]++;
 	g->prof_class = reason < EXIT_REASON_COUNT ? reason : 0;
+	if (g->shadow && g->step.active)
+		smmu_step_check(g, reason);
 	/* Any other exit in between (INVLPG, MOV CR3, I/O...) means the guest
 	 * moved on: a later #PF at the same place is not "no progress". */
 	if (reason != EXIT_EXCEPTION_NMI)

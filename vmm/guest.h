@@ -98,6 +98,8 @@ struct guest {
 		gpa_t gpa[4];
 		hpa_t snap[4];		/* frame copies before the step */
 		bool guest_tf;		/* TF stepping: the guest's own RFLAGS.TF */
+		bool mtf;		/* stepping with MTF (else TF) */
+		uint64_t rip;		/* of the stepped instruction */
 	} step;
 	hpa_t msr_area;			/* EFER via MSR-load areas (no EFER controls) */
 	uint64_t cr2;			/* written to the real CR2 before entry */
@@ -150,6 +152,7 @@ enum smmu_cr_status smmu_set_paging(struct guest *g, uint64_t cr0, uint64_t cr4,
 void smmu_page_fault(struct guest *g);
 void smmu_invlpg(struct guest *g, gva_t gva);
 void smmu_step_done(struct guest *g);
+void smmu_step_check(struct guest *g, unsigned reason);
 void smmu_before_entry(struct guest *g);
 void smmu_release(struct guest *g);
 

@@ -44,6 +44,16 @@
 #define DR6_BS		BIT(14)
 #define VECTOR_PF	14
 
+/* Set when an MTF step ended without its MTF VM exit (Bochs 2.7's
+ * tigerlake model advertises MTF but does not deliver the exit after a
+ * plain VM entry): TF stepping from then on. */
+static bool mtf_missing;
+
+static bool use_mtf(void)
+{
+	return vmx_cfg.mtf && !mtf_missing;
+}
+
 /* Shadow tables, the PAE root (loaded through a 32-bit CR3) and the
  * shadow's metadata pages, counted so that the guest's end can prove that
  * every one went back. */
@@ -149,7 +159,7 @@ void smmu_release(struct guest *g)
 		(unsigned long long)st.root_cache_hits, (unsigned long long)st.root_cache_misses,
 		(unsigned long long)g->sh_frames_peak, (unsigned long long)st.unsync_pages,
 		(unsigned long long)st.syncs, (unsigned long long)g->sh_steps,
-		vmx_cfg.mtf ? "MTF" : "TF", (unsigned long long)g->sh_opened,
+		use_mtf() ? "MTF" : "TF", (unsigned long long)g->sh_opened,
 		(unsigned long long)st.emulated_writes, (unsigned long long)g->sh_zapped_writes, leaked);
 	snprintf(g->sh_summary, sizeof(g->sh_summary),
 		 "%llu faults, %llu pages allocated, %llu zapped (%llu by LRU), root cache %llu hits "
@@ -546,7 +556,7 @@ static void write_step(struct guest *g, gva_t gva, gpa_t gpa)
 	unsigned i = g->step.n;
 	void *frame = guest_gpa_ptr(g, gpa & PAGE_MASK, PAGE_SIZE);
 	bool blocked = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
-	bool can_step = vmx_cfg.mtf || g->step.active || !blocked;
+	bool can_step = use_mtf() || g->step.active || !blocked;
 
 	if (can_step && frame && i < ARRAY_SIZE(g->step.gva)) {
 		if (!g->step.snap[i])
@@ -559,7 +569,9 @@ static void write_step(struct guest *g, gva_t gva, gpa_t gpa)
 			if (g->step.active)
 				return;
 			g->step.active = true;
-			if (vmx_cfg.mtf) {
+			g->step.mtf = use_mtf();
+			g->step.rip = vmcs_read(VMCS_GUEST_RIP);
+			if (g->step.mtf) {
 				vmcs_write(VMCS_PROC_CTLS, vmcs_read(VMCS_PROC_CTLS) | CPU_MTF);
 			} else {
 				uint64_t fl = vmcs_read(VMCS_GUEST_RFLAGS);
@@ -575,6 +587,20 @@ static void write_step(struct guest *g, gva_t gva, gpa_t gpa)
 	g->sh_zapped_writes++;
 	shadow_zap_gfn(&g->sh, gpa >> PAGE_SHIFT);
 	root_revalidate(g);
+}
+
+/* Any exit but MTF while an MTF step is active: the same instruction
+ * faulting again (another page it writes) is expected; anywhere else the
+ * instruction completed and the MTF exit never came. Finish the step now
+ * and step with TF from then on. */
+void smmu_step_check(struct guest *g, unsigned reason)
+{
+	if (!g->step.mtf || reason == EXIT_MTF || vmcs_read(VMCS_GUEST_RIP) == g->step.rip)
+		return;
+	kprintf("vmm: guest '%s': no MTF VM exit after a single step; stepping with TF from now on\n",
+		g->name);
+	mtf_missing = true;
+	smmu_step_done(g);
 }
 
 /* SHADOW_EMULATE for a write at @gva (guest-physical @gpa) that the guest's
@@ -596,7 +622,7 @@ static void table_write(struct guest *g, gva_t gva, gpa_t gpa, unsigned access)
  * A guest that had TF set itself gets its single-step #DB (DR6.BS). */
 void smmu_step_done(struct guest *g)
 {
-	if (vmx_cfg.mtf) {
+	if (g->step.mtf || !g->step.active) {
 		vmcs_write(VMCS_PROC_CTLS, vmcs_read(VMCS_PROC_CTLS) & ~(uint64_t)CPU_MTF);
 	} else {
 		vmcs_write(VMCS_EXCEPTION_BITMAP, vmcs_read(VMCS_EXCEPTION_BITMAP) & ~BIT(VECTOR_DB));

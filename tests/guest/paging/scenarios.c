@@ -364,6 +364,40 @@ static void sc_cr3_switch(void)
 	sc_end();
 }
 
+/* Many address spaces, each PDE for one address rewritten to point at the
+ * next space's page table with no flush in between, then each space loaded
+ * (MOV CR3 flushes): every space sees the next one's page. Under shadow
+ * paging these are writes to a dozen live page directories at once, more
+ * than Umbra keeps open. */
+#define SPACES_N	12
+
+static void sc_many_spaces(void)
+{
+	uint64_t la = sc_la(12);
+	uint32_t spaces[SPACES_N];
+	uint64_t pde[SPACES_N];
+
+	sc_begin("many-spaces");
+	for (unsigned i = 0; i < SPACES_N; i++) {
+		spaces[i] = new_address_space();
+		map_page(spaces[i], la, data_frame(0x5a5a0000 + i), UW);
+		run_probe(PROBE_LOAD_CR3, 0, 0, spaces[i]);
+		read_la(la, PROBE_USER);
+		sc_check(VEC_DONE, 0, 0x5a5a0000 + i);
+		pde[i] = slot_get(ent_slot(spaces[i], la, 1));
+	}
+	run_probe(PROBE_LOAD_CR3, 0, 0, root_table);
+	for (unsigned i = 0; i < SPACES_N; i++)
+		slot_set(ent_slot(spaces[i], la, 1), pde[(i + 1) % SPACES_N]);
+	for (unsigned i = 0; i < SPACES_N; i++) {
+		run_probe(PROBE_LOAD_CR3, 0, 0, spaces[i]);
+		run_probe(PROBE_READ, la, PROBE_USER, 0);
+		sc_check(VEC_DONE, 0, 0x5a5a0000 + (i + 1) % SPACES_N);
+	}
+	run_probe(PROBE_LOAD_CR3, 0, 0, root_table);
+	sc_end();
+}
+
 /* PAE: the PDPTEs live in registers, loaded by MOV CR3 (and by MOV CR0/CR4
  * changing PG, CD, NW, PAE, PGE, PSE or SMEP); a reserved bit makes that
  * load #GP and leaves CR3 alone (SDM Vol. 3A 4.4.1). */
@@ -442,7 +476,7 @@ void suite_scenarios(void)
 {
 	static void (*const scenarios[])(void) = {
 		sc_cow, sc_unmap_remap, sc_pt_recycle, sc_pde_large, sc_wp, sc_nx, sc_ad,
-		sc_alias_selfmap, sc_cr3_switch, sc_pdpte,
+		sc_alias_selfmap, sc_cr3_switch, sc_many_spaces, sc_pdpte,
 	};
 	unsigned n = sizeof(scenarios) / sizeof(scenarios[0]);
 	uint32_t top = root_table + ent_index(test_base(), mode.levels - 1) * (mode.wide ? 8 : 4);

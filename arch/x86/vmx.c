@@ -187,6 +187,15 @@ void vmx_insn_failed(const char *insn, uint64_t operand, bool valid)
 	      valid ? "VMfailValid (error field unreadable)" : "VMfailInvalid (no current VMCS)");
 }
 
+void vmx_access_failed(const char *insn, uint64_t field)
+{
+	uint64_t err;
+
+	/* VMfailValid leaves a readable error field; VMfailInvalid means there
+	 * is no current VMCS, so nothing is readable. */
+	vmx_insn_failed(insn, field, vmcs_try_read(VMCS_INSN_ERROR, &err));
+}
+
 /* vmx_enter(regs = %rdi, launched = %esi).
  *
  * The host stack at the moment of entry is written to HOST_RSP, with the

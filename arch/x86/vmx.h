@@ -586,13 +586,17 @@ static inline void vmptrld(hpa_t vmcs)
 	VMX_FAIL_CHECK("VMPTRLD", vmcs, cf, zf);
 }
 
+/* VMREAD and VMWRITE are on every exit path: one branch on CF | ZF ("below
+ * or equal"), the failure kind is told apart on the cold path. */
+void vmx_access_failed(const char *insn, uint64_t field) __attribute__((noreturn, cold));
+
 static inline uint64_t vmcs_read(enum vmcs_field f)
 {
 	uint64_t v;
-	bool cf, zf;
-	__asm__ volatile("vmread %3, %0" : "=rm"(v), "=@ccc"(cf), "=@ccz"(zf) : "r"((uint64_t)f)
-			 : "memory");
-	VMX_FAIL_CHECK("VMREAD", f, cf, zf);
+	bool fail;
+	__asm__ volatile("vmread %2, %0" : "=rm"(v), "=@ccbe"(fail) : "r"((uint64_t)f) : "memory");
+	if (__builtin_expect(fail, 0))
+		vmx_access_failed("VMREAD", f);
 	return v;
 }
 
@@ -607,10 +611,10 @@ static inline bool vmcs_try_read(enum vmcs_field f, uint64_t *v)
 
 static inline void vmcs_write(enum vmcs_field f, uint64_t v)
 {
-	bool cf, zf;
-	__asm__ volatile("vmwrite %3, %2" : "=@ccc"(cf), "=@ccz"(zf) : "r"((uint64_t)f), "rm"(v)
-			 : "memory");
-	VMX_FAIL_CHECK("VMWRITE", f, cf, zf);
+	bool fail;
+	__asm__ volatile("vmwrite %2, %1" : "=@ccbe"(fail) : "r"((uint64_t)f), "rm"(v) : "memory");
+	if (__builtin_expect(fail, 0))
+		vmx_access_failed("VMWRITE", f);
 }
 
 /* VMWRITE without panicking (optional fields): false when unsupported. */

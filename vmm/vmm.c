@@ -349,6 +349,41 @@ static void print_exit_profile(const struct guest *g)
 	}
 }
 
+/* One VM entry and the handling of the exit that ends it; false when the
+ * guest is done. @prof (a constant at each call): charge the time since the
+ * previous exit (*@exit_tsc) to that exit's class, and time this one. */
+static inline __attribute__((always_inline)) bool guest_enter(struct guest *g, bool prof,
+							      uint64_t *exit_tsc)
+{
+	if (g->shadow)
+		smmu_before_entry(g);
+	if (prof && *exit_tsc) {
+		g->prof_ticks[g->prof_class] += rdtsc() - *exit_tsc;
+		g->prof_count[g->prof_class]++;
+	}
+	enum vmx_enter_result r = vmx_enter(&g->regs, g->launched);
+
+	if (prof)
+		*exit_tsc = rdtsc();
+	if (r != VMX_ENTER_EXIT) {
+		uint64_t e = 0;
+
+		if (r == VMX_ENTER_FAIL_VALID && vmcs_try_read(VMCS_INSN_ERROR, &e)) {
+			kprintf("vmm: guest '%s': %s failed: VM-instruction error %llu: %s\n",
+				g->name, g->launched ? "VMRESUME" : "VMLAUNCH",
+				(unsigned long long)e, vmx_insn_error_name((unsigned)e));
+			vmcs_check();
+			vmcs_dump("failed VM entry");
+			guest_stop(g, "VM entry failed: %s", vmx_insn_error_name((unsigned)e));
+		} else {
+			panic("%s failed with VMfailInvalid", g->launched ? "VMRESUME" : "VMLAUNCH");
+		}
+		return false;
+	}
+	g->launched = true;
+	return exit_handle(g);
+}
+
 static void guest_run(struct guest *g)
 {
 	const struct boot_module *mod = g->mod;
@@ -415,39 +450,16 @@ static void guest_run(struct guest *g)
 
 	g->state = GUEST_RUNNING;
 	g->launched = false;
-	uint64_t exit_tsc = 0;
 	g->prof_start = rdtsc();
-	while (g->state == GUEST_RUNNING) {
-		if (g->shadow)
-			smmu_before_entry(g);
-		if (exit_tsc) {
-			g->prof_ticks[g->prof_class] += rdtsc() - exit_tsc;
-			g->prof_count[g->prof_class]++;
-		}
-		enum vmx_enter_result r = vmx_enter(&g->regs, g->launched);
-
-		if (opts.exitstats)
-			exit_tsc = rdtsc();
-
-		if (r != VMX_ENTER_EXIT) {
-			uint64_t e = 0;
-
-			if (r == VMX_ENTER_FAIL_VALID && vmcs_try_read(VMCS_INSN_ERROR, &e)) {
-				kprintf("vmm: guest '%s': %s failed: VM-instruction error %llu: %s\n",
-					g->name, g->launched ? "VMRESUME" : "VMLAUNCH",
-					(unsigned long long)e, vmx_insn_error_name((unsigned)e));
-				vmcs_check();
-				vmcs_dump("failed VM entry");
-				guest_stop(g, "VM entry failed: %s", vmx_insn_error_name((unsigned)e));
-			} else {
-				panic("%s failed with VMfailInvalid", g->launched ? "VMRESUME" : "VMLAUNCH");
-			}
-			break;
-		}
-		g->launched = true;
-		if (!exit_handle(g))
-			break;
-	}
+	uint64_t exit_tsc = 0;
+	/* Two instances of the loop, so the plain one tests nothing for
+	 * exitstats on the exit path. */
+	if (opts.exitstats)
+		while (g->state == GUEST_RUNNING && guest_enter(g, true, &exit_tsc))
+			;
+	else
+		while (g->state == GUEST_RUNNING && guest_enter(g, false, &exit_tsc))
+			;
 	uart_flush(&g->uart);
 	g->prof_end = rdtsc();
 	if (opts.exitstats)

@@ -505,9 +505,10 @@ static void frames_flush(struct guest *g)
 static bool frame_open(struct guest *g, gva_t gva, gpa_t gpa)
 {
 	unsigned i, slot = SMMU_OPEN_FRAMES;
-	void *frame = guest_gpa_ptr(g, gpa, PAGE_SIZE);
+	void *frame;
 
 	gpa &= PAGE_MASK;
+	frame = guest_gpa_ptr(g, gpa, PAGE_SIZE);
 	for (i = 0; i < SMMU_OPEN_FRAMES; i++) {
 		if (g->open[i].used && g->open[i].gpa == gpa)
 			return shadow_unprotect(&g->sh, gva, false);

@@ -97,7 +97,7 @@ static bool smmu_cmpxchg_gpa(void *ctx, gpa_t gpa, uint64_t old, uint64_t new_va
 
 	if (!guest_cmpxchg(ctx, gpa, old, new_val, len))
 		return false;
-	for (unsigned i = 0; i < SMMU_OPEN_FRAMES; i++) {
+	for (unsigned i = 0; g->open_count && i < SMMU_OPEN_FRAMES; i++) {
 		if (!g->open[i].used || g->open[i].gpa != (gpa & PAGE_MASK))
 			continue;
 		uint8_t *snap = (uint8_t *)phys_to_virt(g->open[i].snap) + (gpa & ~PAGE_MASK);
@@ -106,6 +106,7 @@ static bool smmu_cmpxchg_gpa(void *ctx, gpa_t gpa, uint64_t old, uint64_t new_va
 			*(uint64_t *)snap = new_val;
 		else if (len == 4 && *(uint32_t *)snap == (uint32_t)old)
 			*(uint32_t *)snap = (uint32_t)new_val;
+		break;		/* a frame is open in one slot at most */
 	}
 	return true;
 }
@@ -534,6 +535,15 @@ static bool frame_open(struct guest *g, gva_t gva, gpa_t gpa)
 	return true;
 }
 
+/* Neither an open frame nor a step can take the write at @gpa: unshadow
+ * its frame (shadow_zap_gfn) and let the write run. */
+static void unshadow_write(struct guest *g, gpa_t gpa)
+{
+	g->sh_zapped_writes++;
+	shadow_zap_gfn(&g->sh, gpa >> PAGE_SHIFT);
+	root_revalidate(g);
+}
+
 /* A write the shadow cannot express: a guest CR0.WP = 0 supervisor write to
  * a page the guest maps read-only, where the supervisor-only writable leaf
  * that emulates it would widen access (SMAP; SMEP without NX), or such a
@@ -550,8 +560,7 @@ static bool frame_open(struct guest *g, gva_t gva, gpa_t gpa)
  *    pending-debug BS bit then).
  * smmu_step_done() re-protects and diffs. Both are exact for any
  * instruction that writes (MOV, XCHG, CMPXCHG, locked RMW, STOS, MOVS ...)
- * without decoding it. When stepping is impossible, unshadow the frame
- * (shadow_zap_gfn) and let the write run. */
+ * without decoding it. When stepping is impossible, unshadow_write(). */
 static void write_step(struct guest *g, gva_t gva, gpa_t gpa)
 {
 	unsigned i = g->step.n;
@@ -585,9 +594,7 @@ static void write_step(struct guest *g, gva_t gva, gpa_t gpa)
 			return;
 		}
 	}
-	g->sh_zapped_writes++;
-	shadow_zap_gfn(&g->sh, gpa >> PAGE_SHIFT);
-	root_revalidate(g);
+	unshadow_write(g, gpa);
 }
 
 /* Any exit but MTF while an MTF step is active: the same instruction
@@ -609,13 +616,10 @@ void smmu_step_check(struct guest *g, unsigned reason)
 static void table_write(struct guest *g, gva_t gva, gpa_t gpa, unsigned access)
 {
 	g->prof_class = PROF_PF_WRITE;
-	if (!(access & ACC_W)) {
+	if (!(access & ACC_W))
 		write_step(g, gva, gpa);
-	} else if (!frame_open(g, gva, gpa)) {
-		g->sh_zapped_writes++;
-		shadow_zap_gfn(&g->sh, gpa >> PAGE_SHIFT);
-		root_revalidate(g);
-	}
+	else if (!frame_open(g, gva, gpa))
+		unshadow_write(g, gpa);
 }
 
 /* The exit after a single-stepped write (MTF, or the #DB of the TF trap):

@@ -171,14 +171,19 @@ for um in $UMBRA_MODES; do
 			for k in "$um|$cpu|$pm" "$um|$cpu|all"; do
 				secs_n[$k]=$((${secs_n[$k]:-0} + sn)) secs_u[$k]=$((${secs_u[$k]:-0} + su))
 				cases[$k]=$((${cases[$k]:-0} + ${n:-0}))
-				[ -n "$why" ] || cases_ok[$k]=$((${cases_ok[$k]:-0} + ${n:-0}))
-				[ -n "$why" ] || scen[$k]=$((${scen[$k]:-0} + ${sc:-0}))
-				[ "$suite" != random ] || [ -n "$why" ] || [ "${k##*|}" = all ] ||
+				if [ -n "$why" ]; then
+					[ -n "${first[$k]:-}" ] || first[$k]=$c
+					continue
+				fi
+				match[$k]=$((${match[$k]:-0} + 1))
+				cases_ok[$k]=$((${cases_ok[$k]:-0} + ${n:-0}))
+				scen[$k]=$((${scen[$k]:-0} + ${sc:-0}))
+				# random seeds: listed per paging mode, counted in "all"
+				if [ "$suite" = random ] && [ "${k##*|}" = all ]; then
+					seeds[$k]=$((${seeds[$k]:-0} + 1))
+				elif [ "$suite" = random ]; then
 					seeds[$k]="${seeds[$k]:+${seeds[$k]},}$seed"
-				[ "$suite" != random ] || [ -n "$why" ] || [ "${k##*|}" != all ] ||
-					seeds[$k]="$((${seeds[$k]:-0} + 1))"
-				[ -n "$why" ] || match[$k]=$((${match[$k]:-0} + 1))
-				[ -z "$why" ] || [ -n "${first[$k]:-}" ] || first[$k]=$c
+				fi
 			done
 			if [ -z "$why" ]; then
 				passed=$((passed + 1))
